@@ -1,0 +1,70 @@
+"""Explicit, versioned schema migrations.
+
+The store records applied versions in ``schema_version``. On open, pending migrations run in
+order, each in its own transaction. A store newer than this code is refused rather than guessed
+at. To change the schema, append a ``(version, description, function)`` entry; never edit an
+applied one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from empathy_bridge.errors import StoreError
+from empathy_bridge.store import tables as t
+
+__all__ = ["MIGRATIONS", "current_version", "migrate"]
+
+
+def _v1(conn: Connection) -> None:
+    t.metadata.create_all(
+        conn,
+        tables=[
+            t.cursors,
+            t.interactions,
+            t.analyses,
+            t.decisions,
+            t.outbox,
+            t.writeback_ledger,
+            t.dead_letters,
+            t.audit_log,
+        ],
+    )
+
+
+#: Every migration in order. Append only.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "core tables: cursors, ledger, analyses, decisions, outbox, dead letters, audit", _v1),
+]
+
+
+def current_version(engine: Engine) -> int:
+    """The highest applied migration, 0 for an empty database."""
+    if not inspect(engine).has_table("schema_version"):
+        return 0
+    with engine.connect() as conn:
+        versions = conn.execute(select(t.schema_version.c.version)).scalars().all()
+    return max(versions, default=0)
+
+
+def migrate(engine: Engine) -> int:
+    """Apply pending migrations; returns the resulting version."""
+    t.schema_version.create(engine, checkfirst=True)
+    version = current_version(engine)
+    latest = MIGRATIONS[-1][0]
+    if version > latest:
+        raise StoreError(
+            f"store schema version {version} is newer than this empathy-bridge supports "
+            f"({latest}): upgrade empathy-bridge"
+        )
+    for number, _description, apply in MIGRATIONS:
+        if number <= version:
+            continue
+        with engine.begin() as conn:
+            apply(conn)
+            conn.execute(t.schema_version.insert().values(version=number, applied_at=datetime.now(UTC)))
+        version = number
+    return version

@@ -1,0 +1,574 @@
+"""The state store: one SQLAlchemy engine and the operations the pipeline needs.
+
+SQLite (one file, created owner-only) by default; any SQLAlchemy URL works. Writes that belong
+together take a :class:`sqlalchemy.Connection` from :meth:`Store.transaction` so that a batch's
+interactions, analyses, outbox rows and cursor commit atomically (transactional outbox).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from empathy_bridge.errors import StoreError
+from empathy_bridge.schemas import EmotionalContext, FieldUpdate, Interaction
+from empathy_bridge.store import tables as t
+from empathy_bridge.store.migrations import migrate
+
+__all__ = ["DeadLetter", "OutboxRow", "Store", "value_json"]
+
+# SQLite caps bound parameters per statement; chunk IN-lists below it.
+_CHUNK = 500
+
+
+def value_json(value: Any) -> str:
+    """Canonical JSON of a field value, so equal values compare equal as text in the ledger."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that failed permanently, with what is needed to understand and replay it."""
+
+    id: int
+    source: str
+    stage: str
+    native_id: str | None
+    payload: str | None
+    error: str
+    error_code: str | None
+    plugin: str | None
+    analyzer_version: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A pending write in the outbox."""
+
+    id: int
+    update: FieldUpdate
+    attempts: int
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes even for timezone=True columns; values are stored in UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class Store:
+    """State store over SQLAlchemy Core.
+
+    :param url: SQLAlchemy URL; relative SQLite paths resolve against ``base_dir``.
+    """
+
+    def __init__(self, url: str, base_dir: Path | None = None) -> None:
+        self.url = self._resolve(url, base_dir)
+        try:
+            self.engine: Engine = create_engine(self.url, future=True)
+        except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"cannot open store {self._safe_url()}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            self.version = migrate(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate store {self._safe_url()}: {exc.__class__.__name__}: "
+                             f"{exc.orig if hasattr(exc, 'orig') else exc}") from None
+
+    @staticmethod
+    def _resolve(url: str, base_dir: Path | None) -> str:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"store url {url!r} is not a SQLAlchemy URL: {exc}") from None
+        if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+            return url
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            path = (base_dir or Path.cwd()) / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Owner-only from the first byte: the store holds customer messages.
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        return str(parsed.set(database=str(path)))
+
+    def _safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction, committed on success and rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- cursors ----------------------------------------------------------------------------
+
+    def get_cursor(self, source: str) -> str | None:
+        """The last committed cursor of ``source``."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.cursors.c.cursor).where(t.cursors.c.source == source)
+            ).scalar_one_or_none()
+
+    def set_cursor(self, conn: Connection, source: str, cursor: str | None) -> None:
+        """Store the cursor inside the caller's transaction."""
+        now = _now()
+        changed = conn.execute(
+            update(t.cursors).where(t.cursors.c.source == source).values(cursor=cursor, updated_at=now)
+        ).rowcount
+        if not changed:
+            conn.execute(t.cursors.insert().values(source=source, cursor=cursor, updated_at=now))
+
+    def record_run(self, source: str, status: str, detail: str = "") -> None:
+        """Remember the outcome of the last cycle of ``source`` (for the status command)."""
+        with self.transaction() as conn:
+            now = _now()
+            values = {"last_run_at": now, "last_status": status, "last_detail": detail}
+            changed = conn.execute(
+                update(t.cursors).where(t.cursors.c.source == source).values(**values)
+            ).rowcount
+            if not changed:
+                conn.execute(t.cursors.insert().values(source=source, cursor=None, updated_at=now,
+                                                       **values))
+
+    def source_runs(self) -> list[dict[str, Any]]:
+        """Cursor and last-run information per source."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.cursors)).mappings().all()
+        return [
+            {**dict(row), "updated_at": _aware(row["updated_at"]),
+             "last_run_at": _aware(row["last_run_at"])}
+            for row in rows
+        ]
+
+    # -- interactions and analyses ----------------------------------------------------------
+
+    def fingerprints(self, source: str, native_ids: Sequence[str]) -> dict[str, str]:
+        """Stored fingerprints of the given interactions (missing ids are new)."""
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(native_ids)):
+                rows = conn.execute(
+                    select(t.interactions.c.native_id, t.interactions.c.fingerprint).where(
+                        t.interactions.c.source == source, t.interactions.c.native_id.in_(chunk)
+                    )
+                )
+                found.update({row.native_id: row.fingerprint for row in rows})
+        return found
+
+    def save_analyses(
+        self,
+        conn: Connection,
+        items: Sequence[tuple[Interaction, str, EmotionalContext]],
+    ) -> None:
+        """Upsert interactions (with fingerprints) and their contexts in the caller's transaction."""
+        if not items:
+            return
+        keys = [(i.source, i.native_id) for i, _, _ in items]
+        for chunk in _chunks(keys, 400):
+            conn.execute(delete(t.interactions).where(
+                tuple_(t.interactions.c.source, t.interactions.c.native_id).in_(chunk)))
+            conn.execute(delete(t.analyses).where(
+                tuple_(t.analyses.c.source, t.analyses.c.native_id).in_(chunk)))
+        conn.execute(
+            t.interactions.insert(),
+            [
+                {
+                    "source": i.source,
+                    "native_id": i.native_id,
+                    "conversation_id": i.conversation_id,
+                    "record_id": i.target_record,
+                    "author_role": i.author_role.value,
+                    "customer_id": i.customer.id if i.customer else None,
+                    "channel": i.channel,
+                    "team": i.team,
+                    "created_at": i.created_at,
+                    "fingerprint": fp,
+                    "payload": i.model_dump_json(),
+                }
+                for i, fp, _ in items
+            ],
+        )
+        conn.execute(
+            t.analyses.insert(),
+            [
+                {
+                    "source": i.source,
+                    "native_id": i.native_id,
+                    "conversation_id": i.conversation_id,
+                    "author_role": i.author_role.value,
+                    "state": c.state.value,
+                    "tier": c.tier.value,
+                    "sentiment": c.sentiment,
+                    "intensity": c.intensity,
+                    "analyzer": c.analyzer,
+                    "analyzer_version": c.analyzer_version,
+                    "created_at": i.created_at,
+                    "context": c.model_dump_json(),
+                }
+                for i, _, c in items
+            ],
+        )
+
+    def conversation_history(
+        self, source: str, conversation_ids: Sequence[str]
+    ) -> dict[str, list[tuple[Interaction, EmotionalContext | None]]]:
+        """Stored interactions (oldest first) with their contexts, per conversation."""
+        history: dict[str, list[tuple[Interaction, EmotionalContext | None]]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(conversation_ids)):
+                query = (
+                    select(t.interactions.c.conversation_id, t.interactions.c.payload,
+                           t.analyses.c.context)
+                    .select_from(t.interactions.outerjoin(t.analyses, and_(
+                        t.analyses.c.source == t.interactions.c.source,
+                        t.analyses.c.native_id == t.interactions.c.native_id)))
+                    .where(t.interactions.c.source == source,
+                           t.interactions.c.conversation_id.in_(chunk))
+                    .order_by(t.interactions.c.created_at)
+                )
+                for row in conn.execute(query):
+                    context = (EmotionalContext.model_validate_json(row.context)
+                               if row.context else None)
+                    history.setdefault(row.conversation_id, []).append(
+                        (Interaction.model_validate_json(row.payload), context))
+        return history
+
+    def iter_interactions(
+        self, source: str | None = None, batch_size: int = 1000
+    ) -> Iterator[tuple[Interaction, EmotionalContext | None]]:
+        """Every stored interaction with its context, streamed in key order."""
+        last: tuple[str, str] | None = None
+        join = t.interactions.outerjoin(t.analyses, and_(
+            t.analyses.c.source == t.interactions.c.source,
+            t.analyses.c.native_id == t.interactions.c.native_id))
+        while True:
+            query = (select(t.interactions.c.source, t.interactions.c.native_id,
+                            t.interactions.c.payload, t.analyses.c.context)
+                     .select_from(join)
+                     .order_by(t.interactions.c.source, t.interactions.c.native_id)
+                     .limit(batch_size))
+            if source is not None:
+                query = query.where(t.interactions.c.source == source)
+            if last is not None:
+                query = query.where(tuple_(t.interactions.c.source, t.interactions.c.native_id) > last)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                context = EmotionalContext.model_validate_json(row.context) if row.context else None
+                yield Interaction.model_validate_json(row.payload), context
+            last = (rows[-1].source, rows[-1].native_id)
+
+    def get_interaction(
+        self, native_id: str, source: str | None = None
+    ) -> tuple[Interaction, EmotionalContext | None] | None:
+        """One stored interaction (by native id, optionally within a source) and its context."""
+        query = select(t.interactions.c.payload, t.analyses.c.context).select_from(
+            t.interactions.outerjoin(t.analyses, and_(
+                t.analyses.c.source == t.interactions.c.source,
+                t.analyses.c.native_id == t.interactions.c.native_id))
+        ).where(t.interactions.c.native_id == native_id)
+        if source is not None:
+            query = query.where(t.interactions.c.source == source)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+        if row is None:
+            return None
+        context = EmotionalContext.model_validate_json(row.context) if row.context else None
+        return Interaction.model_validate_json(row.payload), context
+
+    def save_decision(self, conn: Connection, source: str, conversation_id: str, native_id: str,
+                      payload: str, priority: str | None, tier: str | None,
+                      due_at: datetime | None, handoff: bool | None) -> None:
+        """Store the latest decisions of a conversation (replacing the previous ones)."""
+        conn.execute(delete(t.decisions).where(t.decisions.c.source == source,
+                                               t.decisions.c.conversation_id == conversation_id))
+        conn.execute(t.decisions.insert().values(
+            source=source, conversation_id=conversation_id, native_id=native_id, priority=priority,
+            tier=tier, due_at=due_at, handoff=None if handoff is None else int(handoff),
+            decided_at=_now(), payload=payload))
+
+    def delete_conversations(self, conn: Connection, source: str, conversation_ids: Sequence[str]) -> int:
+        """Remove every derived row of the given conversations (deleted at the source)."""
+        removed = 0
+        for chunk in _chunks(list(conversation_ids)):
+            record_ids = conn.execute(
+                select(t.interactions.c.record_id).distinct().where(
+                    t.interactions.c.source == source, t.interactions.c.conversation_id.in_(chunk))
+            ).scalars().all()
+            removed += conn.execute(delete(t.interactions).where(
+                t.interactions.c.source == source, t.interactions.c.conversation_id.in_(chunk))).rowcount
+            conn.execute(delete(t.analyses).where(
+                t.analyses.c.source == source, t.analyses.c.conversation_id.in_(chunk)))
+            conn.execute(delete(t.decisions).where(
+                t.decisions.c.source == source, t.decisions.c.conversation_id.in_(chunk)))
+            if record_ids:
+                conn.execute(delete(t.outbox).where(
+                    t.outbox.c.source == source, t.outbox.c.record_id.in_(record_ids),
+                    t.outbox.c.status == "pending"))
+                conn.execute(delete(t.writeback_ledger).where(
+                    t.writeback_ledger.c.source == source,
+                    t.writeback_ledger.c.record_id.in_(record_ids)))
+        return removed
+
+    # -- write-back ledger and outbox -------------------------------------------------------
+
+    def ledger_values(self, source: str, record_ids: Iterable[str]) -> dict[tuple[str, str], str]:
+        """(record_id, field) -> JSON of the value we last wrote, for the given records."""
+        ids = sorted(set(record_ids))
+        found: dict[tuple[str, str], str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                rows = conn.execute(select(
+                    t.writeback_ledger.c.record_id, t.writeback_ledger.c.field,
+                    t.writeback_ledger.c.value,
+                ).where(t.writeback_ledger.c.source == source,
+                        t.writeback_ledger.c.record_id.in_(chunk)))
+                found.update({(r.record_id, r.field): r.value for r in rows})
+        return found
+
+    def pending_values(self, source: str, record_ids: Iterable[str]) -> dict[tuple[str, str], str]:
+        """(record_id, field) -> JSON of the newest value queued but not yet written."""
+        ids = sorted(set(record_ids))
+        found: dict[tuple[str, str], str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                rows = conn.execute(select(t.outbox.c.record_id, t.outbox.c.field, t.outbox.c.value)
+                                    .where(t.outbox.c.source == source,
+                                           t.outbox.c.status == "pending",
+                                           t.outbox.c.record_id.in_(chunk))
+                                    .order_by(t.outbox.c.id))
+                found.update({(r.record_id, r.field): r.value for r in rows})
+        return found
+
+    def enqueue(self, conn: Connection, updates: Sequence[FieldUpdate]) -> None:
+        """Add planned updates to the outbox in the caller's transaction.
+
+        An older pending update of the same record and field is superseded (deleted), so the
+        outbox never writes a stale value after a fresh one.
+        """
+        if not updates:
+            return
+        for update_ in updates:
+            conn.execute(delete(t.outbox).where(
+                t.outbox.c.source == update_.source, t.outbox.c.record_id == update_.record_id,
+                t.outbox.c.field == update_.field, t.outbox.c.status == "pending"))
+        now = _now()
+        conn.execute(t.outbox.insert(), [
+            {"source": u.source, "record_id": u.record_id, "field": u.field, "op": u.op,
+             "value": value_json(u.value), "priority_rank": u.priority_rank, "reason": u.reason,
+             "status": "pending", "attempts": 0, "created_at": now}
+            for u in updates
+        ])
+
+    def pending_count(self, source: str | None = None) -> int:
+        """How many outbox rows wait to be written."""
+        query = select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "pending")
+        if source is not None:
+            query = query.where(t.outbox.c.source == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def pending_records(self, source: str, max_records: int) -> list[OutboxRow]:
+        """Pending rows of up to ``max_records`` records, most urgent records first."""
+        with self.engine.connect() as conn:
+            urgency = func.max(t.outbox.c.priority_rank).label("urgency")
+            first = func.min(t.outbox.c.id).label("first")
+            records = conn.execute(
+                select(t.outbox.c.record_id, urgency, first)
+                .where(t.outbox.c.source == source, t.outbox.c.status == "pending")
+                .group_by(t.outbox.c.record_id)
+                .order_by(urgency.desc(), first)
+                .limit(max_records)
+            ).scalars().all()
+            rows: list[OutboxRow] = []
+            for chunk in _chunks(list(records)):
+                for row in conn.execute(select(t.outbox).where(
+                        t.outbox.c.source == source, t.outbox.c.status == "pending",
+                        t.outbox.c.record_id.in_(chunk)).order_by(t.outbox.c.id)):
+                    rows.append(OutboxRow(
+                        id=row.id, attempts=row.attempts,
+                        update=FieldUpdate(source=row.source, record_id=row.record_id,
+                                           field=row.field, op=row.op,
+                                           value=json.loads(row.value),
+                                           priority_rank=row.priority_rank,
+                                           reason=row.reason or "")))
+        return rows
+
+    def mark_written(self, conn: Connection, rows: Sequence[OutboxRow]) -> None:
+        """Mark outbox rows done and record their values in the ledger (caller's transaction)."""
+        if not rows:
+            return
+        now = _now()
+        ids = [r.id for r in rows]
+        for chunk in _chunks(ids):
+            conn.execute(delete(t.outbox).where(t.outbox.c.id.in_(chunk)))
+        ledger_rows = {}
+        for row in rows:
+            u = row.update
+            ledger_rows[(u.source, u.record_id, u.field)] = value_json(u.value)
+        keys = list(ledger_rows)
+        for chunk in _chunks(keys, 300):
+            conn.execute(delete(t.writeback_ledger).where(tuple_(
+                t.writeback_ledger.c.source, t.writeback_ledger.c.record_id,
+                t.writeback_ledger.c.field).in_(chunk)))
+        conn.execute(t.writeback_ledger.insert(), [
+            {"source": s, "record_id": r, "field": f, "value": v, "written_at": now}
+            for (s, r, f), v in ledger_rows.items()
+        ])
+
+    def mark_failed(self, conn: Connection, rows: Sequence[OutboxRow]) -> None:
+        """Take rows out of the outbox after a permanent failure (they are dead-lettered)."""
+        for chunk in _chunks([r.id for r in rows]):
+            conn.execute(delete(t.outbox).where(t.outbox.c.id.in_(chunk)))
+
+    def bump_attempts(self, rows: Sequence[OutboxRow]) -> None:
+        """Count a failed attempt on rows that stay pending."""
+        with self.transaction() as conn:
+            for chunk in _chunks([r.id for r in rows]):
+                conn.execute(update(t.outbox).where(t.outbox.c.id.in_(chunk))
+                             .values(attempts=t.outbox.c.attempts + 1))
+
+    # -- dead letters and audit -------------------------------------------------------------
+
+    def add_dead_letter(
+        self,
+        conn: Connection | None,
+        *,
+        source: str,
+        stage: str,
+        error: str,
+        native_id: str | None = None,
+        payload: str | None = None,
+        error_code: str | None = None,
+        plugin: str | None = None,
+        analyzer_version: str | None = None,
+    ) -> DeadLetter:
+        """Store a dead letter (in the caller's transaction, or its own)."""
+        values = {"source": source, "stage": stage, "native_id": native_id, "payload": payload,
+                  "error": error[:4000], "error_code": error_code, "plugin": plugin,
+                  "analyzer_version": analyzer_version, "created_at": _now()}
+        if conn is None:
+            with self.transaction() as own:
+                new_id = own.execute(t.dead_letters.insert().values(**values)).inserted_primary_key
+        else:
+            new_id = conn.execute(t.dead_letters.insert().values(**values)).inserted_primary_key
+        assert new_id is not None
+        return DeadLetter(id=int(new_id[0]), **values)  # type: ignore[arg-type]
+
+    def dead_letters(self, source: str | None = None, limit: int = 1000) -> list[DeadLetter]:
+        """Stored dead letters, oldest first."""
+        query = select(t.dead_letters).order_by(t.dead_letters.c.id).limit(limit)
+        if source is not None:
+            query = query.where(t.dead_letters.c.source == source)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [DeadLetter(**{**dict(r), "created_at": _aware(r["created_at"])}) for r in rows]
+
+    def get_dead_letter(self, letter_id: int) -> DeadLetter | None:
+        """One dead letter by id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.dead_letters).where(t.dead_letters.c.id == letter_id)).mappings().first()
+        return DeadLetter(**{**dict(row), "created_at": _aware(row["created_at"])}) if row else None
+
+    def delete_dead_letters(self, ids: Sequence[int]) -> int:
+        """Remove dead letters (after a successful replay or a purge)."""
+        with self.transaction() as conn:
+            return int(conn.execute(delete(t.dead_letters).where(t.dead_letters.c.id.in_(list(ids)))).rowcount)
+
+    def dead_letter_count(self, source: str | None = None) -> int:
+        """How many dead letters are stored."""
+        query = select(func.count()).select_from(t.dead_letters)
+        if source is not None:
+            query = query.where(t.dead_letters.c.source == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def audit(self, action: str, *, actor: str = "empathy-bridge", source: str | None = None,
+              record_id: str | None = None, detail: dict[str, Any] | None = None,
+              conn: Connection | None = None) -> None:
+        """Append to the audit log."""
+        values = {"at": _now(), "actor": actor, "action": action, "source": source,
+                  "record_id": record_id, "detail": value_json(detail or {})}
+        if conn is None:
+            with self.transaction() as own:
+                own.execute(t.audit_log.insert().values(**values))
+        else:
+            conn.execute(t.audit_log.insert().values(**values))
+
+    def audit_entries(self, action: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Audit log rows, newest first."""
+        query = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit)
+        if action is not None:
+            query = query.where(t.audit_log.c.action == action)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def count(self, table: str) -> int:
+        """Row count of a store table (for summaries and tests)."""
+        tbl = t.metadata.tables[table]
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(tbl)).scalar_one())
+
+
+def fingerprint(interaction: Interaction) -> str:
+    """Content fingerprint of what the analysis depends on (not tags or fields we write)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (interaction.text, interaction.author_role.value,
+                 interaction.author.id if interaction.author else "",
+                 interaction.conversation_id, interaction.visibility.value):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the status command read while a sync writes; NORMAL is durable at each commit
+    # in WAL mode except for power loss, which the outbox tolerates (replayed writes are diffed).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
