@@ -1,0 +1,1 @@
+"""Built-in decision policies (placeholder until issue 7)."""

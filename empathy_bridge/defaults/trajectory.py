@@ -1,0 +1,1 @@
+"""Built-in conversation trajectory (placeholder until issue 3)."""
