@@ -150,6 +150,10 @@ class SandboxServer:
         """The ``[sources.NAME]`` table the demo uses against this sandbox."""
         return {"adapter": self.name, "base_url": self.url}
 
+    def demo_environment(self) -> dict[str, str]:
+        """Environment variables (sandbox credentials) the demo sets for its own process."""
+        return {}
+
     def extra_stats(self) -> dict[str, Any]:
         """Subclass additions to ``/_sandbox/stats``."""
         return {}
