@@ -62,6 +62,7 @@ class DeadLetter:
     plugin: str | None
     analyzer_version: str | None
     created_at: datetime
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,15 @@ class Store:
                     )
                 )
                 found.update({row.native_id: row.fingerprint for row in rows})
+                # A dead-lettered version of a message is known too: it is not retried on
+                # every re-fetch, only on replay or when its content changes.
+                rows = conn.execute(
+                    select(t.dead_letters.c.native_id, t.dead_letters.c.fingerprint).where(
+                        t.dead_letters.c.source == source, t.dead_letters.c.native_id.in_(chunk),
+                        t.dead_letters.c.fingerprint.is_not(None))
+                )
+                for row in rows:
+                    found.setdefault(row.native_id, row.fingerprint)
         return found
 
     def save_analyses(
@@ -484,11 +494,13 @@ class Store:
         error_code: str | None = None,
         plugin: str | None = None,
         analyzer_version: str | None = None,
+        fingerprint: str | None = None,
     ) -> DeadLetter:
         """Store a dead letter (in the caller's transaction, or its own)."""
         values = {"source": source, "stage": stage, "native_id": native_id, "payload": payload,
                   "error": error[:4000], "error_code": error_code, "plugin": plugin,
-                  "analyzer_version": analyzer_version, "created_at": _now()}
+                  "analyzer_version": analyzer_version, "fingerprint": fingerprint,
+                  "created_at": _now()}
         if conn is None:
             with self.transaction() as own:
                 new_id = own.execute(t.dead_letters.insert().values(**values)).inserted_primary_key

@@ -129,8 +129,10 @@ dead_letters = Table(
     Column("error_code", String(100)),
     Column("plugin", String(200)),
     Column("analyzer_version", String(50)),
+    Column("fingerprint", String(64)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_dead_letters_source", "source", "stage"),
+    Index("ix_dead_letters_native", "source", "native_id"),
 )
 
 audit_log = Table(

@@ -1,0 +1,546 @@
+"""The engine: :class:`Bridge` owns config, plugins and store, and runs the pipeline.
+
+It is the SDK's front door::
+
+    bridge = Bridge.from_config("empathy-bridge.toml")
+    bridge.analyze("third time I'm asking, cancel my account")
+    bridge.sync("zendesk")
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from empathy_bridge.adapter import Adapter, FetchBatch, SourceConfig
+from empathy_bridge.config import (
+    BridgeConfig,
+    format_validation_error,
+    parse_config,
+    read_config_file,
+)
+from empathy_bridge.errors import (
+    ConfigError,
+    FatalError,
+    PluginError,
+    QuotaExhaustedError,
+    RetriableError,
+    SkippableError,
+)
+from empathy_bridge.pipeline import (
+    ConversationPlan,
+    StageFailure,
+    analyze_batch,
+    blame,
+    build_conversations,
+    decide,
+    diff_updates,
+    plan_conversation,
+    select_changed,
+)
+from empathy_bridge.plugins import collect_registrations, get_plugin_manager, section_models
+from empathy_bridge.retry import RetryPolicy
+from empathy_bridge.schemas import (
+    Conversation,
+    EmotionalContext,
+    FieldUpdate,
+    HandoffDecision,
+    Interaction,
+)
+from empathy_bridge.secrets import Secrets
+from empathy_bridge.store import DeadLetter, OutboxRow, Store
+
+__all__ = ["Bridge", "SyncReport"]
+
+log = logging.getLogger("empathy_bridge.engine")
+
+#: Progress callback: (stage, done, total or None).
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class SyncReport:
+    """What one sync cycle of a source did."""
+
+    source: str
+    status: str = "ok"
+    detail: str = ""
+    batches: int = 0
+    pulled: int = 0
+    analyzed: int = 0
+    skipped_unchanged: int = 0
+    conversations: int = 0
+    planned: int = 0
+    written: int = 0
+    write_calls: int = 0
+    dead_letters: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        """Accumulate time spent in a stage."""
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+
+
+class _Clock:
+    def __init__(self, report: SyncReport, stage: str) -> None:
+        self.report, self.stage = report, stage
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.report.add_time(self.stage, time.perf_counter() - self.start)
+
+
+class Bridge:
+    """Config, plugin manager and store, and the pipeline over them.
+
+    Build it with :meth:`from_config`. One Bridge serves any number of sources; adapters are
+    created lazily and kept open until :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        config: BridgeConfig,
+        plugin_manager: pluggy.PluginManager,
+        secrets: Secrets,
+        store: Store | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.config = config
+        self.pm = plugin_manager
+        self.secrets = secrets
+        self.retry_policy = retry_policy or RetryPolicy()
+        self._store = store
+        self._adapters: dict[str, Adapter] = {}
+        registrations = collect_registrations(self.pm.hook.empathy_bridge_register_adapters, "adapter")
+        self.adapter_classes: dict[str, type[Adapter]] = {n: v for n, (v, _) in registrations.items()}
+        self.source_configs: dict[str, SourceConfig] = {
+            name: self._validate_source(name, raw) for name, raw in config.sources.items()
+        }
+
+    # -- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_config(
+        cls,
+        config: str | Path | Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        plugins: Sequence[object] = (),
+    ) -> Bridge:
+        """Build a Bridge from a TOML file path, a dict of the same shape, or defaults.
+
+        :param environ: environment for secrets and plugin allow/deny lists (default: os.environ).
+        :param plugins: extra plugin objects to register (handy in tests and scripts).
+        """
+        env = dict(os.environ if environ is None else environ)
+        pm = get_plugin_manager(env, tuple(plugins))
+        models = section_models(pm)
+        if config is None:
+            cfg = parse_config({"store": {"url": "sqlite://"}}, models)
+        elif isinstance(config, str | Path):
+            cfg = parse_config(read_config_file(config), models, Path(config).resolve())
+        else:
+            cfg = parse_config(config, models)
+        secrets_file = cfg.secrets_file
+        if secrets_file and not Path(secrets_file).is_absolute():
+            secrets_file = str(cfg.base_dir / secrets_file)
+        return cls(cfg, pm, Secrets(env, secrets_file))
+
+    def _validate_source(self, name: str, raw: Mapping[str, Any]) -> SourceConfig:
+        data = {"adapter": name, **raw}
+        adapter_name = data["adapter"]
+        adapter_cls = self.adapter_classes.get(str(adapter_name))
+        if adapter_cls is None:
+            known = ", ".join(sorted(self.adapter_classes)) or "none installed"
+            raise ConfigError(
+                f"sources.{name}.adapter: unknown adapter {adapter_name!r} (installed: {known}); "
+                f"pip install empathy-bridge-{adapter_name}"
+            )
+        try:
+            return adapter_cls.config_model.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, f"sources.{name}")) from None
+
+    @property
+    def store(self) -> Store:
+        """The state store (opened and migrated on first use)."""
+        if self._store is None:
+            self._store = Store(self.config.store.url, self.config.base_dir)
+        return self._store
+
+    def adapter(self, source: str) -> Adapter:
+        """The adapter instance of a configured source."""
+        if source not in self._adapters:
+            cfg = self.source_configs.get(source)
+            if cfg is None:
+                known = ", ".join(self.source_configs) or "none configured"
+                raise ConfigError(f"unknown source {source!r} (configured: {known})")
+            self._adapters[source] = self.adapter_classes[cfg.adapter](source, cfg, self.secrets)
+        return self._adapters[source]
+
+    def close(self) -> None:
+        """Close adapters and the store."""
+        for adapter in self._adapters.values():
+            adapter.close()
+        self._adapters.clear()
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> Bridge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def section(self, name: str, model: type[BaseModel]) -> BaseModel:
+        """A plugin config section (see :meth:`BridgeConfig.section`)."""
+        return self.config.section(name, model)
+
+    # -- analysis SDK ------------------------------------------------------------------------
+
+    def analyze(self, text: str, **interaction_fields: Any) -> EmotionalContext:
+        """Emotional context of one free text (a customer message unless told otherwise)."""
+        return self.analyze_many([text], **interaction_fields)[0]
+
+    def analyze_many(
+        self, items: Iterable[str | Interaction], **interaction_fields: Any
+    ) -> list[EmotionalContext]:
+        """Emotional contexts of many texts or interactions, in order, analysed in batches.
+
+        A record a plugin cannot analyse raises :class:`SkippableError` naming it; use the sync
+        path for dead-lettering.
+        """
+        now = datetime.now(UTC)
+        interactions = [
+            item if isinstance(item, Interaction) else Interaction(
+                source="sdk", native_id=str(n), conversation_id=str(n), text=item,
+                created_at=now, **interaction_fields)
+            for n, item in enumerate(items)
+        ]
+        out: list[EmotionalContext] = []
+        size = self.config.analysis.batch_size
+        for start in range(0, len(interactions), size):
+            chunk = interactions[start:start + size]
+            done, failures = analyze_batch(self.pm, chunk, self.config)
+            if failures:
+                f = failures[0]
+                raise SkippableError(f"analysis of item {f.native_id} failed in plugin "
+                                     f"{f.plugin or 'unknown'}: {f.error}")
+            out.extend(context for _, context in done)
+        return out
+
+    def decide(self, conversation: Conversation) -> ConversationPlan | None:
+        """Trajectory and decisions for a conversation whose messages may lack contexts."""
+        conversation = self._with_contexts(conversation)
+        return decide(self.pm, conversation, self.config)
+
+    def decide_handoff(self, conversation: Conversation) -> HandoffDecision:
+        """Whether a bot conversation should go to a human, with the context packet.
+
+        Messages without a context are analysed first, so a chatbot can pass a bare transcript.
+        """
+        conversation = self._with_contexts(conversation)
+        trajectory = self.pm.hook.empathy_bridge_analyze_conversation(
+            conversation=conversation, config=self.config)
+        if trajectory is not None:
+            conversation = conversation.model_copy(update={"trajectory": trajectory})
+        decision = self.pm.hook.empathy_bridge_decide_handoff(conversation=conversation,
+                                                              config=self.config)
+        if decision is None:
+            return HandoffDecision(handoff=False, reasons=("no handoff policy is installed",),
+                                   trajectory=trajectory)
+        return decision  # type: ignore[no-any-return]
+
+    def _with_contexts(self, conversation: Conversation) -> Conversation:
+        missing = [i for i in conversation.interactions if i.native_id not in conversation.contexts]
+        if not missing:
+            return conversation
+        contexts = dict(conversation.contexts)
+        for interaction, context in zip(missing, self.analyze_many(missing), strict=True):
+            contexts[interaction.native_id] = context
+        return conversation.model_copy(update={"contexts": contexts})
+
+    # -- sync --------------------------------------------------------------------------------
+
+    def sync(
+        self,
+        source: str,
+        *,
+        max_batches: int | None = None,
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> SyncReport:
+        """Run one incremental cycle of ``source``: fetch, analyse, decide, write back.
+
+        Never raises for a record-level problem (those become dead letters). Stops the cycle,
+        returning a report with ``status`` ``"paused"`` (quota), ``"failed"`` (fatal error, the
+        one-line reason in ``detail``) or ``"interrupted"`` (``should_stop`` said so).
+        """
+        adapter = self.adapter(source)
+        report = SyncReport(source=source)
+        calls_before = adapter.api_calls.snapshot()
+        started = time.perf_counter()
+        try:
+            cursor = self.store.get_cursor(source)
+            batches = iter(self._retrying_fetch(adapter, cursor, report))
+            while True:
+                if should_stop is not None and should_stop():
+                    report.status = "interrupted"
+                    break
+                with _Clock(report, "fetch"):
+                    batch = next(batches, None)
+                if batch is None:
+                    break
+                self._process_batch(adapter, batch, report)
+                report.batches += 1
+                if progress:
+                    progress("pulled", report.pulled, None)
+                if self.source_configs[source].writeback:
+                    self._drain(adapter, report, full_batches_only=True)
+                if max_batches is not None and report.batches >= max_batches:
+                    break
+            if self.source_configs[source].writeback and report.status == "ok":
+                self._drain(adapter, report, full_batches_only=False)
+        except QuotaExhaustedError as exc:
+            report.status = "paused"
+            when = f" until {exc.resume_at.isoformat()}" if exc.resume_at else ""
+            report.detail = f"paused{when}: {exc}"
+        except FatalError as exc:
+            report.status = "failed"
+            report.detail = str(exc)
+        except RetriableError as exc:
+            report.status = "failed"
+            report.detail = f"gave up after retries: {exc}"
+        report.seconds = time.perf_counter() - started
+        report.api_calls = {
+            key: count - calls_before.get(key, 0)
+            for key, count in adapter.api_calls.snapshot().items()
+            if count - calls_before.get(key, 0)
+        }
+        self.store.record_run(source, report.status, report.detail)
+        log.info("sync %s: %s (pulled=%d analyzed=%d written=%d dead=%d)", source, report.status,
+                 report.pulled, report.analyzed, report.written, report.dead_letters)
+        return report
+
+    def _retrying_fetch(self, adapter: Adapter, cursor: str | None, report: SyncReport
+                        ) -> Iterable[FetchBatch]:
+        """Fetch batches; a retriable failure resumes from the last batch's cursor."""
+        attempts = 0
+        while True:
+            try:
+                for batch in adapter.fetch(cursor):
+                    attempts = 0
+                    if batch.cursor is not None:
+                        cursor = batch.cursor
+                    yield batch
+                return
+            except RetriableError as exc:
+                attempts += 1
+                if attempts >= self.retry_policy.attempts:
+                    raise
+                wait = exc.retry_after if exc.retry_after else min(2.0 ** attempts * 0.25, 30.0)
+                log.warning("fetch of %s failed (%s); resuming from the last cursor in %.1fs",
+                            adapter.source_name, exc, wait)
+                (self.retry_policy.sleep or time.sleep)(wait)
+
+    def _process_batch(self, adapter: Adapter, batch: FetchBatch, report: SyncReport) -> None:
+        source = adapter.source_name
+        store = self.store
+        report.pulled += len(batch.interactions)
+        with _Clock(report, "store"):
+            known = store.fingerprints(source, [i.native_id for i in batch.interactions])
+        changed = select_changed(batch.interactions, known)
+        report.skipped_unchanged += len(batch.interactions) - len(changed)
+        with _Clock(report, "analyze"):
+            analysed, failures = analyze_batch(self.pm, [i for i, _ in changed], self.config)
+        fps = {i.native_id: fp for i, fp in changed}
+        report.analyzed += len(analysed)
+        with _Clock(report, "store"):
+            conv_ids = sorted({i.conversation_id for i, _ in analysed})
+            history = store.conversation_history(source, conv_ids) if conv_ids else {}
+        plans: list[ConversationPlan] = []
+        updates: list[FieldUpdate] = []
+        with _Clock(report, "decide"):
+            for conversation in build_conversations(analysed, history):
+                try:
+                    plan = decide(self.pm, conversation, self.config)
+                    if plan is None:
+                        continue
+                    plans.append(plan)
+                    if self.source_configs[source].writeback:
+                        updates.extend(plan_conversation(self.pm, adapter, plan, self.config))
+                except Exception as exc:  # noqa: BLE001 - one conversation must not stop the batch
+                    failures.append(_failure(self.pm, conversation, exc))
+        report.conversations += len(plans)
+        with _Clock(report, "store"):
+            records = {u.record_id for u in updates}
+            known_values = {**store.ledger_values(source, records),
+                            **store.pending_values(source, records)}
+            updates = diff_updates(updates, known_values)
+            report.planned += len(updates)
+            with store.transaction() as conn:
+                store.save_analyses(conn, [(i, fps[i.native_id], c) for i, c in analysed])
+                for plan in plans:
+                    p = plan.decisions.priority
+                    store.save_decision(
+                        conn, source, plan.conversation.conversation_id, plan.interaction.native_id,
+                        _decisions_json(plan), p.priority.value if p else None,
+                        (p.tier if p else plan.context.tier).value, p.due_at if p else None,
+                        plan.decisions.handoff.handoff if plan.decisions.handoff else None)
+                store.enqueue(conn, updates)
+                letters = [store.add_dead_letter(
+                    conn, source=source, stage=f.stage, native_id=f.native_id, payload=f.payload,
+                    error=f.error, plugin=f.plugin, fingerprint=fps.get(f.native_id))
+                    for f in failures]
+                letters += [store.add_dead_letter(
+                    conn, source=source, stage=f.stage, native_id=f.native_id,
+                    payload=_payload_text(f.payload), error=f.error) for f in batch.failures]
+                if batch.deleted_conversations:
+                    report.deleted += store.delete_conversations(conn, source,
+                                                                 batch.deleted_conversations)
+                if batch.cursor is not None:
+                    store.set_cursor(conn, source, batch.cursor)
+        report.dead_letters += len(letters)
+        self._notify_dead_letters(letters)
+
+    def _drain(self, adapter: Adapter, report: SyncReport, *, full_batches_only: bool) -> None:
+        """Write pending outbox rows in platform-sized batches, most urgent records first."""
+        source = adapter.source_name
+        size = adapter.write_batch_size
+        while True:
+            with _Clock(report, "store"):
+                rows = self.store.pending_records(source, size)
+            records = {r.update.record_id for r in rows}
+            if not rows or (full_batches_only and len(records) < size):
+                return
+            with _Clock(report, "write"):
+                try:
+                    results = self.retry_policy.call(lambda: adapter.apply([r.update for r in rows]))
+                except RetriableError:
+                    self.store.bump_attempts(rows)
+                    raise
+                report.write_calls += 1
+            self._settle(source, rows, results, report)
+
+    def _settle(self, source: str, rows: Sequence[OutboxRow], results: Sequence[Any],
+                report: SyncReport) -> None:
+        by_record = {r.record_id: r for r in results}
+        ok: list[OutboxRow] = []
+        failed: list[OutboxRow] = []
+        for row in rows:
+            result = by_record.get(row.update.record_id)
+            (ok if result is not None and result.success else failed).append(row)
+        letters: list[DeadLetter] = []
+        with _Clock(report, "store"), self.store.transaction() as conn:
+            self.store.mark_written(conn, ok)
+            self.store.mark_failed(conn, failed)
+            seen: set[str] = set()
+            for row in failed:
+                record = row.update.record_id
+                if record in seen:
+                    continue
+                seen.add(record)
+                result = by_record.get(record)
+                error = (result.error if result is not None and result.error else
+                         "the platform returned no result for this record")
+                letters.append(self.store.add_dead_letter(
+                    conn, source=source, stage="write", native_id=record,
+                    payload=_updates_json([r.update for r in failed if r.update.record_id == record]),
+                    error=error, error_code=result.error_code if result is not None else None))
+        report.written += len({r.update.record_id for r in ok})
+        report.dead_letters += len(letters)
+        self._notify_dead_letters(letters)
+
+    def _notify_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        for letter in letters:
+            try:
+                self.pm.hook.empathy_bridge_on_dead_letter(item=letter, config=self.config)
+            except Exception as exc:  # noqa: BLE001 - an observer must not break the cycle
+                log.warning("dead-letter observer %s failed: %s", blame(self.pm, exc), exc)
+
+    # -- dead letters ------------------------------------------------------------------------
+
+    def replay_dead_letter(self, letter: DeadLetter) -> bool:
+        """Process a dead letter again; on success it is removed. Returns whether it succeeded."""
+        adapter = self.adapter(letter.source)
+        try:
+            if letter.stage == "write":
+                updates = [FieldUpdate.model_validate(u) for u in _json_list(letter.payload)]
+                results = self.retry_policy.call(lambda: adapter.apply(updates))
+                if not all(r.success for r in results):
+                    return False
+                rows = [OutboxRow(id=-1, update=u, attempts=0) for u in updates]
+                with self.store.transaction() as conn:
+                    self.store.mark_written(conn, rows)
+            else:
+                if not letter.payload:
+                    return False
+                interaction = Interaction.model_validate_json(letter.payload)
+                report = SyncReport(source=letter.source)
+                self._process_batch(adapter, FetchBatch(interactions=[interaction]), report)
+                if report.dead_letters:
+                    return False
+                self._drain(adapter, report, full_batches_only=False)
+        except (ValidationError, SkippableError, RetriableError, PluginError):
+            return False
+        self.store.delete_dead_letters([letter.id])
+        return True
+
+    # -- registries --------------------------------------------------------------------------
+
+    def sandboxes(self) -> dict[str, Callable[..., Any]]:
+        """Sandbox factories registered by installed plugins, by name."""
+        found = collect_registrations(self.pm.hook.empathy_bridge_register_sandboxes, "sandbox")
+        return {name: factory for name, (factory, _) in found.items()}
+
+
+def _failure(pm: pluggy.PluginManager, conversation: Conversation, exc: Exception) -> StageFailure:
+    latest = conversation.interactions[-1]
+    return StageFailure(native_id=latest.native_id, stage="decide",
+                        error=f"{type(exc).__name__}: {exc}", plugin=blame(pm, exc),
+                        payload=latest.model_dump_json())
+
+
+def _decisions_json(plan: ConversationPlan) -> str:
+    d = plan.decisions
+    return json.dumps({
+        "priority": d.priority.model_dump(mode="json") if d.priority else None,
+        "routing": [r.model_dump(mode="json") for r in d.routing],
+        "handoff": d.handoff.model_dump(mode="json") if d.handoff else None,
+        "suggestions": [s.model_dump(mode="json") for s in d.suggestions],
+        "trajectory": plan.conversation.trajectory.model_dump(mode="json")
+        if plan.conversation.trajectory else None,
+    })
+
+
+def _updates_json(updates: Sequence[FieldUpdate]) -> str:
+    return "[" + ",".join(u.model_dump_json() for u in updates) + "]"
+
+
+def _json_list(payload: str | None) -> list[Any]:
+    data = json.loads(payload or "[]")
+    return data if isinstance(data, list) else [data]
+
+
+def _payload_text(payload: Any) -> str | None:
+    if payload is None or isinstance(payload, str):
+        return payload
+    try:
+        return json.dumps(payload, default=str)[:100_000]
+    except (TypeError, ValueError):
+        return repr(payload)[:100_000]
