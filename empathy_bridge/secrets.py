@@ -66,7 +66,7 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
                           f"{SECRETS_FILE_ENV}") from exc
     except tomllib.TOMLDecodeError as exc:
         # The decode error quotes the offending line, which may hold a secret: say only where.
-        raise ConfigError(f"secrets file {path} is not valid TOML (line {exc.lineno})") from None
+        raise ConfigError(f"secrets file {path} is not valid TOML: fix its syntax") from None
     bad = [key for key, value in data.items() if not isinstance(value, str)]
     if bad:
         raise ConfigError(f"secrets file {path}: value of {bad[0]} must be a string")
