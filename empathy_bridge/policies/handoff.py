@@ -174,7 +174,8 @@ def _opening(topics: list[tuple[str, str]], asked_human: bool, name: str | None,
         return (f"{hello}, a person on the team. You asked to speak with someone, and I'm here "
                 f"now; I've read the conversation, so no need to repeat yourself about {about}.")
     return (f"{hello}. I'm sorry the automated replies didn't get you anywhere. I've read the "
-            f"conversation and I can see how frustrating {about} has been; let's sort it out together.")
+            f"conversation and I can see how frustrating {about} has been; let's sort it out "
+            f"together.")
 
 
 def decide_handoff(conversation: Conversation, settings: HandoffSettings) -> HandoffDecision:
@@ -208,7 +209,8 @@ def decide_handoff(conversation: Conversation, settings: HandoffSettings) -> Han
         reasons.append(f"intensity {latest.intensity:.2f} ≥ {settings.intensity_threshold:.2f}")
     levels = [frustration_level(context) for context in contexts]
     rises = _trailing_rises(levels)
-    if levels and rises >= settings.frustration_rise_turns and levels[-1] >= settings.frustration_floor:
+    rising = rises >= settings.frustration_rise_turns
+    if levels and rising and levels[-1] >= settings.frustration_floor:
         shown = " → ".join(f"{level:.2f}" for level in levels[-(rises + 1):])
         reasons.append(f"frustration rose over {rises + 1} customer turns ({shown})")
     repeat = bot_repeats(bot_messages, settings.repetition_similarity)
@@ -227,7 +229,7 @@ def decide_handoff(conversation: Conversation, settings: HandoffSettings) -> Han
             trajectory=trajectory,
             cues=tuple(cues),
         )
-    last_interaction, last_context = customer[-1]
+    last_interaction = customer[-1][0]
     name = first_name(conversation.customer or last_interaction.customer or last_interaction.author)
     issue = next((phrase for phrase in (key_phrase(i.text) for i, _ in reversed(customer))
                   if phrase), None)

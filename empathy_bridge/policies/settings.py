@@ -51,8 +51,8 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _error(kind: str, message: str, **ctx: Any) -> PydanticCustomError:
-    return PydanticCustomError(kind, message, ctx or None)
+def _error(code: str, message: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError(code, message, ctx or None)
 
 
 # --- [sla] ----------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ class BusinessHours(_Section):
     holidays: list[date] = Field(default_factory=list, description="Extra closed dates.")
     holiday_country: str | None = Field(
         default=None,
-        description="ISO country code whose public holidays are closed (python 'holidays' package).",
+        description="ISO country code whose public holidays are closed ('holidays' package).",
     )
     holiday_subdivision: str | None = Field(default=None, description="State/province code.")
 
@@ -202,7 +202,8 @@ class SlaSettings(_Section):
         description="Cue kind → tiers added when the message carries that cue.",
     )
     reach: list[ReachRule] = Field(
-        default_factory=list, description="Follower thresholds that raise the tier (highest applies)."
+        default_factory=list,
+        description="Follower thresholds that raise the tier (the highest reached applies).",
     )
     max_raise: int = Field(default=2, ge=0, le=4, description="Cap on the total tiers added.")
 
@@ -276,7 +277,8 @@ class RuleCondition(_Section):
 
     @model_validator(mode="after")
     def _tier_range(self) -> RuleCondition:
-        if self.min_tier is not None and self.max_tier is not None and self.min_tier > self.max_tier:
+        low, high = self.min_tier, self.max_tier
+        if low is not None and high is not None and low > high:
             raise _error("tier_range", "min_tier is above max_tier: the rule can never match")
         return self
 
@@ -456,7 +458,7 @@ class Experiment(_Section):
     template: str = Field(description="The template id whose suggestions are experimented on.")
     variants: dict[str, Variant]
     control: str | None = Field(default=None, description="Baseline variant; default the first.")
-    metrics: list[Metric] = Field(default_factory=lambda: ["csat"])
+    metrics: list[Metric] = Field(default_factory=lambda: list[Metric](["csat"]))
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
     power: float = Field(default=0.8, gt=0.5, lt=1.0)
     min_detectable_effect: dict[Metric, float] = Field(
@@ -491,7 +493,8 @@ class Experiment(_Section):
     def mde(self, metric: str) -> float:
         """Minimum detectable effect of ``metric`` (see the field description)."""
         default = 0.05 if METRICS[metric] == "binary" else 0.2
-        return self.min_detectable_effect.get(metric, default)  # type: ignore[call-overload]
+        effects: dict[str, float] = {str(k): v for k, v in self.min_detectable_effect.items()}
+        return effects.get(metric, default)
 
 
 class ExperimentsSettings(RootModel[dict[str, Experiment]]):

@@ -27,11 +27,11 @@ from empathy_bridge.schemas import (
 
 __all__ = [
     "POLICY_NAME",
+    "decide_priority",
     "format_minutes",
     "is_public",
     "lookup_row",
     "native_priority",
-    "decide_priority",
     "tier_raises",
 ]
 
@@ -82,7 +82,8 @@ def tier_raises(
     """What raises the tier, as ``(label, steps)`` in reason order (uncapped)."""
     raises: list[tuple[str, int]] = []
     trajectory = conversation.trajectory
-    if trajectory is not None and trajectory.trend is Trend.ESCALATING and settings.raise_on_escalating:
+    escalating = trajectory is not None and trajectory.trend is Trend.ESCALATING
+    if escalating and settings.raise_on_escalating:
         raises.append(("escalating", settings.raise_on_escalating))
     kinds = context.cue_kinds()
     for kind, steps in settings.raise_on_cues.items():

@@ -35,9 +35,26 @@ def _v1(conn: Connection) -> None:
     )
 
 
+def _v2(conn: Connection) -> None:
+    # The tables belong to the experiments policy; imported here so the core store module does
+    # not depend on it at import time.
+    from empathy_bridge.policies import experiment_store as e
+
+    t.metadata.create_all(conn, tables=[e.experiment_exposures, e.experiment_outcomes])
+
+
+def _v3(conn: Connection) -> None:
+    # Social care operations (reply drafts, alerts, listening windows); tables live with them.
+    from empathy_bridge.social import tables as social
+
+    social.metadata.create_all(conn, tables=social.ALL_TABLES)
+
+
 #: Every migration in order. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables: cursors, ledger, analyses, decisions, outbox, dead letters, audit", _v1),
+    (2, "phrasing experiments: exposures and outcomes", _v2),
+    (3, "social care: reply drafts, alerts, deliveries, listening windows, cases", _v3),
 ]
 
 

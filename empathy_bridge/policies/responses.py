@@ -1,0 +1,157 @@
+"""Empathy-tiered reply suggestions from the response library.
+
+:func:`suggest_responses` recognises the scenario of the customer's message by its keywords,
+scores every template of the matching scenarios (and the general fallback) by scenario fit,
+tier fit, state fit and, at upset and above, active-listening markers, then renders the best
+with the customer's first name, a key phrase and a quoted sentence of their message. Each
+suggestion is an opening plus an editable next-step stub, never a whole reply, and says why it
+was picked. A template under an A/B experiment is swapped for the conversation's variant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from empathy_bridge.policies.experiments import assign_variant
+from empathy_bridge.policies.extract import first_name, key_phrase, key_sentence, shorten
+from empathy_bridge.policies.library import ReplyTemplate, ResponseLibrary, Scenario
+from empathy_bridge.policies.lint import empathy_markers
+from empathy_bridge.policies.settings import ExperimentsSettings, ResponsesSettings
+from empathy_bridge.schemas import (
+    Conversation,
+    EmotionalContext,
+    Interaction,
+    ReplySuggestion,
+    Tier,
+)
+
+__all__ = ["ScenarioMatch", "detect_scenarios", "render", "suggest_responses"]
+
+_FALLBACK = "general"
+_LISTENING = ("paraphrase", "validation")
+# Weights of the ranking score; they sum to 1 before the active-listening bonus.
+_W_SCENARIO, _W_TIER, _W_STATE = 0.5, 0.3, 0.2
+_LISTENING_BONUS = 0.05
+
+
+@dataclass(frozen=True)
+class ScenarioMatch:
+    """A scenario recognised in a message, with the keywords that matched."""
+
+    scenario: Scenario
+    keywords: tuple[str, ...]
+
+
+@lru_cache(maxsize=1024)
+def _keyword(keyword: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + re.escape(keyword.lower()) + r"(?!\w)")
+
+
+def detect_scenarios(text: str, library: ResponseLibrary) -> list[ScenarioMatch]:
+    """Scenarios whose keywords occur in ``text``, most keywords first."""
+    lowered = text.lower()
+    matches = []
+    for scenario in library.scenarios.values():
+        hits = tuple(k for k in scenario.keywords if _keyword(k).search(lowered))
+        if hits:
+            matches.append(ScenarioMatch(scenario, hits))
+    return sorted(matches, key=lambda m: (-len(m.keywords), m.scenario.scenario))
+
+
+def _tier_fit(tier: Tier, template: ReplyTemplate) -> float:
+    distance = min(abs(tier.rank - t.rank) for t in template.tiers)
+    return max(0.0, 1.0 - 0.35 * distance)
+
+
+def _state_fit(context: EmotionalContext, template: ReplyTemplate) -> float:
+    if not template.states:
+        return 0.6  # fits any state, but less than a template written for this one
+    return 1.0 if context.state in template.states else 0.0
+
+
+def render(template: ReplyTemplate, scenario: Scenario, interaction: Interaction,
+           context: EmotionalContext, conversation: Conversation,
+           settings: ResponsesSettings) -> str:
+    """The template filled for this customer: opening, blank line, next-step stub."""
+    name = first_name(interaction.customer or conversation.customer or interaction.author)
+    sentence = key_sentence(interaction.text, context.cues)
+    values = {
+        "name": name or "there",
+        "issue": key_phrase(interaction.text) or scenario.issue,
+        "quote": shorten(sentence or interaction.text, 140).rstrip(".!? "),
+        "brand": settings.brand,
+        "agent": "[your name]",
+    }
+    opening = " ".join(template.opening.format(**values).split())
+    if not name:
+        # "there, I can see..." reads badly; drop a leading "there," the template put first.
+        opening = re.sub(r"^there,\s*", "", opening)
+        opening = opening[:1].upper() + opening[1:]
+        opening = opening.replace(", there.", ".").replace(", there;", ";")
+    return f"{opening}\n\n{template.next_step.format(**values)}"
+
+
+def suggest_responses(
+    interaction: Interaction,
+    context: EmotionalContext,
+    conversation: Conversation,
+    settings: ResponsesSettings,
+    library: ResponseLibrary,
+    experiments: ExperimentsSettings | None = None,
+) -> list[ReplySuggestion]:
+    """Ranked suggestions for the agent answering ``interaction``, each with its reason."""
+    matches = detect_scenarios(interaction.text, library)
+    best = len(matches[0].keywords) if matches else 0
+    candidates: list[tuple[float, Scenario, ReplyTemplate, str]] = []
+    scenarios = [(m.scenario, len(m.keywords) / best, f"scenario {m.scenario.scenario} (matched "
+                  + ", ".join(repr(k) for k in m.keywords[:3]) + ")") for m in matches]
+    fallback = library.scenarios.get(_FALLBACK)
+    if fallback is not None and all(s is not fallback for s, _, _ in scenarios):
+        scenarios.append((fallback, 0.3 if matches else 0.6,
+                          f"scenario {_FALLBACK} (no scenario keyword matched)" if not matches
+                          else f"scenario {_FALLBACK} (fallback)"))
+    for scenario, scenario_fit, scenario_reason in scenarios:
+        if scenario_fit < settings.min_scenario_score:
+            continue
+        for template in scenario.templates:
+            tier_fit, state_fit = _tier_fit(context.tier, template), _state_fit(context, template)
+            score = _W_SCENARIO * scenario_fit + _W_TIER * tier_fit + _W_STATE * state_fit
+            reasons = [scenario_reason]
+            tiers = ", ".join(t.value for t in template.tiers)
+            reasons.append(f"tier {context.tier.value} {'in' if tier_fit == 1 else 'near'} "
+                           f"[{tiers}]")
+            if template.states:
+                fits = "fits" if state_fit else "does not fit"
+                reasons.append(f"state {context.state.value} {fits} "
+                               f"[{', '.join(s.value for s in template.states)}]")
+            if context.tier >= Tier.UPSET:
+                listening = [m for m in empathy_markers(template.opening) if m in _LISTENING]
+                score += _LISTENING_BONUS * len(listening)
+                if listening:
+                    reasons.append("active listening: " + " + ".join(listening))
+            candidates.append((score, scenario, template, "; ".join(reasons)))
+    candidates.sort(key=lambda c: (-c[0], c[2].id))
+    suggestions: list[ReplySuggestion] = []
+    for score, scenario, template, reason in candidates:
+        if len(suggestions) >= settings.max_suggestions:
+            break
+        chosen, chosen_scenario, variant = template, scenario, None
+        for exp_name, experiment in (experiments.root.items() if experiments else ()):
+            if not experiment.enabled or experiment.template != template.id:
+                continue
+            picked = assign_variant(exp_name, experiment, conversation.conversation_id)
+            found = library.template(experiment.variants[picked].template)
+            if found is not None:
+                chosen_scenario, chosen = found
+                variant = f"{exp_name}:{picked}"
+                reason += f"; experiment {exp_name} variant {picked}"
+            break
+        if any(s.template_id == chosen.id for s in suggestions):
+            continue  # an experiment variant can coincide with another candidate
+        suggestions.append(ReplySuggestion(
+            text=render(chosen, chosen_scenario, interaction, context, conversation, settings),
+            template_id=chosen.id, scenario=chosen_scenario.scenario, tier=context.tier,
+            score=round(min(score, 1.0), 4), reason=reason, variant=variant))
+    return suggestions
