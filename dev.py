@@ -36,8 +36,6 @@ def distributions() -> list[Path]:
 
 
 def install(dev: bool) -> None:
-    if sys.version_info < (3, 11):
-        sys.exit("empathy-bridge needs Python 3.11 or newer")
     if not PY.exists():
         print(f"creating virtualenv {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)

@@ -198,8 +198,9 @@ class Adapter(abc.ABC):
         """Provision missing write-back fields; returns the checks after creation."""
         return self.check_fields()
 
-    def create_case(self, interaction: Interaction, context: EmotionalContext, subject: str,
-                    external_id: str) -> str:
+    def create_case(
+        self, interaction: Interaction, context: EmotionalContext, subject: str, external_id: str
+    ) -> str:
         """Open a case/ticket for ``interaction`` (routing ``create_case``); idempotent by id.
 
         :returns: the native id of the created (or already existing) record.
@@ -210,6 +211,5 @@ class Adapter(abc.ABC):
         """Parties seen during the last fetch, by id (optional)."""
         return {}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release connections."""
-

@@ -55,7 +55,9 @@ class AnalysisSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_chars: int = Field(
-        default=5000, ge=100, le=1_000_000,
+        default=5000,
+        ge=100,
+        le=1_000_000,
         description="Messages longer than this are analysed on their first max_chars characters.",
     )
     batch_size: int = Field(default=500, ge=1, le=10_000)
@@ -74,12 +76,14 @@ class BridgeConfig(BaseModel):
     path: Path | None = Field(default=None, exclude=True)
 
     def section(self, name: str, model: type[M]) -> M:
-        """The validated plugin section ``name`` as an instance of ``model`` (defaults if absent)."""
+        """The validated plugin section ``name`` as a ``model`` (its defaults if absent)."""
         value = self.sections.get(name)
         if value is None:
             return model()
         if not isinstance(value, model):
-            raise ConfigError(f"config section [{name}] is owned by another model than {model.__name__}")
+            raise ConfigError(
+                f"config section [{name}] is owned by another model than {model.__name__}"
+            )
         return value
 
     @property
@@ -104,8 +108,10 @@ def _reject_secrets(data: Mapping[str, Any], prefix: str = "") -> None:
         where = f"{prefix}{key}"
         if isinstance(value, Mapping):
             _reject_secrets(value, f"{where}.")
-        elif isinstance(value, str) and any(word in key.lower() for word in _SECRET_WORDS) and not (
-            key.lower().endswith(("_env", "_var"))
+        elif (
+            isinstance(value, str)
+            and any(word in key.lower() for word in _SECRET_WORDS)
+            and not (key.lower().endswith(("_env", "_var")))
         ):
             raise ConfigError(
                 f"{where}: secrets do not belong in the config file; put the value in the "
@@ -147,7 +153,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     try:
         return tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file {file} not found: create one with `empathy-bridge init`") from None
+        raise ConfigError(
+            f"config file {file} not found: create one with `empathy-bridge init`"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
     except UnicodeDecodeError:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,12 @@ class Bridge:
         self.retry_policy = retry_policy or RetryPolicy()
         self._store = store
         self._adapters: dict[str, Adapter] = {}
-        registrations = collect_registrations(self.pm.hook.empathy_bridge_register_adapters, "adapter")
-        self.adapter_classes: dict[str, type[Adapter]] = {n: v for n, (v, _) in registrations.items()}
+        registrations = collect_registrations(
+            self.pm.hook.empathy_bridge_register_adapters, "adapter"
+        )
+        self.adapter_classes: dict[str, type[Adapter]] = {
+            n: v for n, (v, _) in registrations.items()
+        }
         self.source_configs: dict[str, SourceConfig] = {
             name: self._validate_source(name, raw) for name, raw in config.sources.items()
         }
@@ -227,20 +232,29 @@ class Bridge:
         """
         now = datetime.now(UTC)
         interactions = [
-            item if isinstance(item, Interaction) else Interaction(
-                source="sdk", native_id=str(n), conversation_id=str(n), text=item,
-                created_at=now, **interaction_fields)
+            item
+            if isinstance(item, Interaction)
+            else Interaction(
+                source="sdk",
+                native_id=str(n),
+                conversation_id=str(n),
+                text=item,
+                created_at=now,
+                **interaction_fields,
+            )
             for n, item in enumerate(items)
         ]
         out: list[EmotionalContext] = []
         size = self.config.analysis.batch_size
         for start in range(0, len(interactions), size):
-            chunk = interactions[start:start + size]
+            chunk = interactions[start : start + size]
             done, failures = analyze_batch(self.pm, chunk, self.config)
             if failures:
                 f = failures[0]
-                raise SkippableError(f"analysis of item {f.native_id} failed in plugin "
-                                     f"{f.plugin or 'unknown'}: {f.error}")
+                raise SkippableError(
+                    f"analysis of item {f.native_id} failed in plugin "
+                    f"{f.plugin or 'unknown'}: {f.error}"
+                )
             out.extend(context for _, context in done)
         return out
 
@@ -256,14 +270,17 @@ class Bridge:
         """
         conversation = self._with_contexts(conversation)
         trajectory = self.pm.hook.empathy_bridge_analyze_conversation(
-            conversation=conversation, config=self.config)
+            conversation=conversation, config=self.config
+        )
         if trajectory is not None:
             conversation = conversation.model_copy(update={"trajectory": trajectory})
-        decision = self.pm.hook.empathy_bridge_decide_handoff(conversation=conversation,
-                                                              config=self.config)
+        decision = self.pm.hook.empathy_bridge_decide_handoff(
+            conversation=conversation, config=self.config
+        )
         if decision is None:
-            return HandoffDecision(handoff=False, reasons=("no handoff policy is installed",),
-                                   trajectory=trajectory)
+            return HandoffDecision(
+                handoff=False, reasons=("no handoff policy is installed",), trajectory=trajectory
+            )
         return decision  # type: ignore[no-any-return]
 
     def _with_contexts(self, conversation: Conversation) -> Conversation:
@@ -333,12 +350,20 @@ class Bridge:
             if count - calls_before.get(key, 0)
         }
         self.store.record_run(source, report.status, report.detail)
-        log.info("sync %s: %s (pulled=%d analyzed=%d written=%d dead=%d)", source, report.status,
-                 report.pulled, report.analyzed, report.written, report.dead_letters)
+        log.info(
+            "sync %s: %s (pulled=%d analyzed=%d written=%d dead=%d)",
+            source,
+            report.status,
+            report.pulled,
+            report.analyzed,
+            report.written,
+            report.dead_letters,
+        )
         return report
 
-    def _retrying_fetch(self, adapter: Adapter, cursor: str | None, report: SyncReport
-                        ) -> Iterable[FetchBatch]:
+    def _retrying_fetch(
+        self, adapter: Adapter, cursor: str | None, report: SyncReport
+    ) -> Iterable[FetchBatch]:
         """Fetch batches; a retriable failure resumes from the last batch's cursor."""
         attempts = 0
         while True:
@@ -353,9 +378,13 @@ class Bridge:
                 attempts += 1
                 if attempts >= self.retry_policy.attempts:
                     raise
-                wait = exc.retry_after if exc.retry_after else min(2.0 ** attempts * 0.25, 30.0)
-                log.warning("fetch of %s failed (%s); resuming from the last cursor in %.1fs",
-                            adapter.source_name, exc, wait)
+                wait = exc.retry_after if exc.retry_after else min(2.0**attempts * 0.25, 30.0)
+                log.warning(
+                    "fetch of %s failed (%s); resuming from the last cursor in %.1fs",
+                    adapter.source_name,
+                    exc,
+                    wait,
+                )
                 (self.retry_policy.sleep or time.sleep)(wait)
 
     def _process_batch(self, adapter: Adapter, batch: FetchBatch, report: SyncReport) -> None:
@@ -384,13 +413,15 @@ class Bridge:
                     plans.append(plan)
                     if self.source_configs[source].writeback:
                         updates.extend(plan_conversation(self.pm, adapter, plan, self.config))
-                except Exception as exc:  # noqa: BLE001 - one conversation must not stop the batch
+                except Exception as exc:
                     failures.append(_failure(self.pm, conversation, exc))
         report.conversations += len(plans)
         with _Clock(report, "store"):
             records = {u.record_id for u in updates}
-            known_values = {**store.ledger_values(source, records),
-                            **store.pending_values(source, records)}
+            known_values = {
+                **store.ledger_values(source, records),
+                **store.pending_values(source, records),
+            }
             updates = diff_updates(updates, known_values)
             report.planned += len(updates)
             with store.transaction() as conn:
@@ -398,21 +429,45 @@ class Bridge:
                 for plan in plans:
                     p = plan.decisions.priority
                     store.save_decision(
-                        conn, source, plan.conversation.conversation_id, plan.interaction.native_id,
-                        _decisions_json(plan), p.priority.value if p else None,
-                        (p.tier if p else plan.context.tier).value, p.due_at if p else None,
-                        plan.decisions.handoff.handoff if plan.decisions.handoff else None)
+                        conn,
+                        source,
+                        plan.conversation.conversation_id,
+                        plan.interaction.native_id,
+                        _decisions_json(plan),
+                        p.priority.value if p else None,
+                        (p.tier if p else plan.context.tier).value,
+                        p.due_at if p else None,
+                        plan.decisions.handoff.handoff if plan.decisions.handoff else None,
+                    )
                 store.enqueue(conn, updates)
-                letters = [store.add_dead_letter(
-                    conn, source=source, stage=f.stage, native_id=f.native_id, payload=f.payload,
-                    error=f.error, plugin=f.plugin, fingerprint=fps.get(f.native_id))
-                    for f in failures]
-                letters += [store.add_dead_letter(
-                    conn, source=source, stage=f.stage, native_id=f.native_id,
-                    payload=_payload_text(f.payload), error=f.error) for f in batch.failures]
+                letters = [
+                    store.add_dead_letter(
+                        conn,
+                        source=source,
+                        stage=f.stage,
+                        native_id=f.native_id,
+                        payload=f.payload,
+                        error=f.error,
+                        plugin=f.plugin,
+                        fingerprint=fps.get(f.native_id),
+                    )
+                    for f in failures
+                ]
+                letters += [
+                    store.add_dead_letter(
+                        conn,
+                        source=source,
+                        stage=f.stage,
+                        native_id=f.native_id,
+                        payload=_payload_text(f.payload),
+                        error=f.error,
+                    )
+                    for f in batch.failures
+                ]
                 if batch.deleted_conversations:
-                    report.deleted += store.delete_conversations(conn, source,
-                                                                 batch.deleted_conversations)
+                    report.deleted += store.delete_conversations(
+                        conn, source, batch.deleted_conversations
+                    )
                 if batch.cursor is not None:
                     store.set_cursor(conn, source, batch.cursor)
         report.dead_letters += len(letters)
@@ -430,15 +485,17 @@ class Bridge:
                 return
             with _Clock(report, "write"):
                 try:
-                    results = self.retry_policy.call(lambda: adapter.apply([r.update for r in rows]))
+                    batch = [r.update for r in rows]
+                    results = self.retry_policy.call(partial(adapter.apply, batch))
                 except RetriableError:
                     self.store.bump_attempts(rows)
                     raise
                 report.write_calls += 1
             self._settle(source, rows, results, report)
 
-    def _settle(self, source: str, rows: Sequence[OutboxRow], results: Sequence[Any],
-                report: SyncReport) -> None:
+    def _settle(
+        self, source: str, rows: Sequence[OutboxRow], results: Sequence[Any], report: SyncReport
+    ) -> None:
         by_record = {r.record_id: r for r in results}
         ok: list[OutboxRow] = []
         failed: list[OutboxRow] = []
@@ -456,12 +513,24 @@ class Bridge:
                     continue
                 seen.add(record)
                 result = by_record.get(record)
-                error = (result.error if result is not None and result.error else
-                         "the platform returned no result for this record")
-                letters.append(self.store.add_dead_letter(
-                    conn, source=source, stage="write", native_id=record,
-                    payload=_updates_json([r.update for r in failed if r.update.record_id == record]),
-                    error=error, error_code=result.error_code if result is not None else None))
+                error = (
+                    result.error
+                    if result is not None and result.error
+                    else "the platform returned no result for this record"
+                )
+                letters.append(
+                    self.store.add_dead_letter(
+                        conn,
+                        source=source,
+                        stage="write",
+                        native_id=record,
+                        payload=_updates_json(
+                            [r.update for r in failed if r.update.record_id == record]
+                        ),
+                        error=error,
+                        error_code=result.error_code if result is not None else None,
+                    )
+                )
         report.written += len({r.update.record_id for r in ok})
         report.dead_letters += len(letters)
         self._notify_dead_letters(letters)
@@ -470,7 +539,7 @@ class Bridge:
         for letter in letters:
             try:
                 self.pm.hook.empathy_bridge_on_dead_letter(item=letter, config=self.config)
-            except Exception as exc:  # noqa: BLE001 - an observer must not break the cycle
+            except Exception as exc:
                 log.warning("dead-letter observer %s failed: %s", blame(self.pm, exc), exc)
 
     # -- dead letters ------------------------------------------------------------------------
@@ -511,21 +580,28 @@ class Bridge:
 
 def _failure(pm: pluggy.PluginManager, conversation: Conversation, exc: Exception) -> StageFailure:
     latest = conversation.interactions[-1]
-    return StageFailure(native_id=latest.native_id, stage="decide",
-                        error=f"{type(exc).__name__}: {exc}", plugin=blame(pm, exc),
-                        payload=latest.model_dump_json())
+    return StageFailure(
+        native_id=latest.native_id,
+        stage="decide",
+        error=f"{type(exc).__name__}: {exc}",
+        plugin=blame(pm, exc),
+        payload=latest.model_dump_json(),
+    )
 
 
 def _decisions_json(plan: ConversationPlan) -> str:
     d = plan.decisions
-    return json.dumps({
-        "priority": d.priority.model_dump(mode="json") if d.priority else None,
-        "routing": [r.model_dump(mode="json") for r in d.routing],
-        "handoff": d.handoff.model_dump(mode="json") if d.handoff else None,
-        "suggestions": [s.model_dump(mode="json") for s in d.suggestions],
-        "trajectory": plan.conversation.trajectory.model_dump(mode="json")
-        if plan.conversation.trajectory else None,
-    })
+    return json.dumps(
+        {
+            "priority": d.priority.model_dump(mode="json") if d.priority else None,
+            "routing": [r.model_dump(mode="json") for r in d.routing],
+            "handoff": d.handoff.model_dump(mode="json") if d.handoff else None,
+            "suggestions": [s.model_dump(mode="json") for s in d.suggestions],
+            "trajectory": plan.conversation.trajectory.model_dump(mode="json")
+            if plan.conversation.trajectory
+            else None,
+        }
+    )
 
 
 def _updates_json(updates: Sequence[FieldUpdate]) -> str:

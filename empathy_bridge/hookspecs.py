@@ -240,9 +240,7 @@ def empathy_bridge_on_dead_letter(item: DeadLetter, config: BridgeConfig) -> Non
 
 
 @hookspec
-def empathy_bridge_publish_metrics(
-    metrics: Sequence[EmpathyMetric], config: BridgeConfig
-) -> None:
+def empathy_bridge_publish_metrics(metrics: Sequence[EmpathyMetric], config: BridgeConfig) -> None:
     """Push computed metrics to a sink (a platform, a webhook, files).
 
     :param metrics: the metrics of one computation run.

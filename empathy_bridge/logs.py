@@ -50,8 +50,9 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def configure_logging(*, debug: bool = False, verbose: bool = False,
-                      json_lines: bool = False) -> None:
+def configure_logging(
+    *, debug: bool = False, verbose: bool = False, json_lines: bool = False
+) -> None:
     """Configure the ``empathy_bridge`` logger (idempotent): warnings by default."""
     logger = logging.getLogger("empathy_bridge")
     logger.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
@@ -61,7 +62,10 @@ def configure_logging(*, debug: bool = False, verbose: bool = False,
     handler = logging.StreamHandler(sys.stderr)
     handler._empathy_bridge = True  # type: ignore[attr-defined]
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(_JsonFormatter() if json_lines else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        _JsonFormatter()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     logger.addHandler(handler)
     logger.propagate = False

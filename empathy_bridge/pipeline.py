@@ -7,6 +7,7 @@ test (or a distributed task runner) can call it without a network or a database.
 
 from __future__ import annotations
 
+import logging
 import traceback
 import types
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +29,8 @@ from empathy_bridge.schemas import (
 )
 from empathy_bridge.store.store import fingerprint, value_json
 from empathy_bridge.text import cap
+
+log = logging.getLogger("empathy_bridge.pipeline")
 
 __all__ = [
     "ConversationPlan",
@@ -68,7 +71,9 @@ def blame(pm: pluggy.PluginManager, exc: BaseException) -> str | None:
     """Name of the registered plugin whose code raised ``exc`` (innermost frame wins)."""
     modules: dict[str, str] = {}
     for name, plugin in pm.list_name_plugin():
-        module = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+        module = (
+            plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+        )
         modules[module] = name
     culprit = None
     for frame, _ in traceback.walk_tb(exc.__traceback__):
@@ -141,8 +146,8 @@ def analyze_batch(
         return list(zip(interactions, contexts, strict=True)), []
     except PluginError:
         raise
-    except Exception:  # noqa: BLE001 - a plugin failed; find which record, keep the rest
-        pass
+    except Exception:  # a plugin failed on some record: find which, one by one, keep the rest
+        log.debug("batch analysis failed; isolating the failing records", exc_info=True)
     done: list[tuple[Interaction, EmotionalContext]] = []
     failures: list[StageFailure] = []
     for interaction in interactions:
@@ -150,11 +155,16 @@ def analyze_batch(
             done.append((interaction, _analyze_once(pm.hook, [interaction], config)[0]))
         except PluginError:
             raise
-        except Exception as exc:  # noqa: BLE001
-            failures.append(StageFailure(
-                native_id=interaction.native_id, stage="analyze",
-                error=f"{type(exc).__name__}: {exc}", plugin=blame(pm, exc),
-                payload=interaction.model_dump_json()))
+        except Exception as exc:
+            failures.append(
+                StageFailure(
+                    native_id=interaction.native_id,
+                    stage="analyze",
+                    error=f"{type(exc).__name__}: {exc}",
+                    plugin=blame(pm, exc),
+                    payload=interaction.model_dump_json(),
+                )
+            )
     return done, failures
 
 
@@ -166,7 +176,9 @@ def build_conversations(
     new_by_conv: dict[str, dict[str, tuple[Interaction, EmotionalContext]]] = {}
     for interaction, context in changed:
         new_by_conv.setdefault(interaction.conversation_id, {})[interaction.native_id] = (
-            interaction, context)
+            interaction,
+            context,
+        )
     conversations = []
     for conv_id, new in new_by_conv.items():
         if not any(i.author_role is AuthorRole.CUSTOMER for i, _ in new.values()):
@@ -178,9 +190,15 @@ def build_conversations(
         ordered = sorted(merged.values(), key=lambda pair: (pair[0].created_at, pair[0].native_id))
         interactions = tuple(i for i, _ in ordered)
         customer = next((i.customer for i in reversed(interactions) if i.customer), None)
-        conversations.append(Conversation(
-            source=interactions[0].source, conversation_id=conv_id, interactions=interactions,
-            contexts={i.native_id: c for i, c in ordered if c is not None}, customer=customer))
+        conversations.append(
+            Conversation(
+                source=interactions[0].source,
+                conversation_id=conv_id,
+                interactions=interactions,
+                contexts={i.native_id: c for i, c in ordered if c is not None},
+                customer=customer,
+            )
+        )
     return conversations
 
 
@@ -205,16 +223,25 @@ def decide(
     if latest is None:
         return None
     interaction, context = latest
-    kwargs = {"interaction": interaction, "context": context, "conversation": conversation,
-              "config": config}
+    kwargs = {
+        "interaction": interaction,
+        "context": context,
+        "conversation": conversation,
+        "config": config,
+    }
     decisions = Decisions(
         priority=hook.empathy_bridge_decide_priority(**kwargs),
         routing=[d for result in hook.empathy_bridge_route(**kwargs) if result for d in result],
         handoff=hook.empathy_bridge_decide_handoff(conversation=conversation, config=config),
         suggestions=sorted(
-            (s for result in hook.empathy_bridge_suggest_responses(**kwargs) if result
-             for s in result),
-            key=lambda s: -s.score),
+            (
+                s
+                for result in hook.empathy_bridge_suggest_responses(**kwargs)
+                if result
+                for s in result
+            ),
+            key=lambda s: -s.score,
+        ),
     )
     return ConversationPlan(conversation, interaction, context, decisions)
 
@@ -225,8 +252,11 @@ def plan_conversation(
     """The adapter's field mapping plus plugin additions, ranked by the conversation's urgency."""
     updates = list(adapter.plan_writeback(plan.conversation, plan.context, plan.decisions))
     for extra in pm.hook.empathy_bridge_plan_writeback(
-        adapter=adapter, conversation=plan.conversation, context=plan.context,
-        decisions=plan.decisions, config=config,
+        adapter=adapter,
+        conversation=plan.conversation,
+        context=plan.context,
+        decisions=plan.decisions,
+        config=config,
     ):
         if extra:
             updates.extend(extra)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pluggy
@@ -114,9 +114,7 @@ def plugin_infos(pm: pluggy.PluginManager) -> list[PluginInfo]:
     return sorted(infos, key=lambda info: info.name)
 
 
-def collect_registrations(
-    hook: Callable[..., Any], what: str
-) -> dict[str, tuple[Any, str]]:
+def collect_registrations(hook: pluggy.HookCaller, what: str) -> dict[str, tuple[Any, str]]:
     """Call a ``register_*`` hook and collect ``name -> (value, plugin name)`` with clashes named.
 
     The plugin name is found by calling each implementation separately, so an error can say
@@ -124,7 +122,10 @@ def collect_registrations(
     """
     found: dict[str, tuple[Any, str]] = {}
     for impl in hook.get_hookimpls():
-        def register(name_or_value: Any, value: Any = None, _plugin: str = impl.plugin_name) -> None:
+
+        def register(
+            name_or_value: Any, value: Any = None, _plugin: str = impl.plugin_name
+        ) -> None:
             if value is None:
                 value = name_or_value
                 name = getattr(value, "name", None)
@@ -143,7 +144,9 @@ def collect_registrations(
         except PluginError:
             raise
         except Exception as exc:
-            raise PluginError(f"plugin {impl.plugin_name!r} failed registering {what}s: {exc}") from exc
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} failed registering {what}s: {exc}"
+            ) from exc
     return found
 
 

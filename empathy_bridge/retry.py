@@ -65,8 +65,13 @@ class RetryPolicy:
     def _log(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("retrying after error (attempt %d of %d, waiting %.1fs): %s",
-                    state.attempt_number, self.attempts, wait, exc)
+        log.warning(
+            "retrying after error (attempt %d of %d, waiting %.1fs): %s",
+            state.attempt_number,
+            self.attempts,
+            wait,
+            exc,
+        )
 
     def retrying(self) -> Retrying:
         """A tenacity ``Retrying`` object configured with this policy."""

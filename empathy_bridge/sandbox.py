@@ -17,6 +17,7 @@ Subclasses implement :meth:`SandboxServer.url_map` and endpoint methods ``on_<en
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import random
 import socket
@@ -39,7 +40,9 @@ __all__ = ["FaultConfig", "LimitClass", "SandboxServer", "json_response"]
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response with the given status and headers."""
     return Response(
-        json.dumps(data, separators=(",", ":")), status=status, headers=headers,
+        json.dumps(data, separators=(",", ":")),
+        status=status,
+        headers=headers,
         mimetype="application/json",
     )
 
@@ -70,8 +73,13 @@ class LimitClass:
 class FaultConfig:
     """Fault injection settings: shares are probabilities per request (0..1)."""
 
-    def __init__(self, error_rate: float = 0.0, latency_ms: float = 0.0, drop_rate: float = 0.0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        error_rate: float = 0.0,
+        latency_ms: float = 0.0,
+        drop_rate: float = 0.0,
+        seed: int = 0,
+    ) -> None:
         self.error_rate = error_rate
         self.latency_ms = latency_ms
         self.drop_rate = drop_rate
@@ -139,8 +147,9 @@ class SandboxServer:
 
     def throttled_response(self, limit: LimitClass, reset: float) -> Response:
         """The platform's 429 answer."""
-        return json_response({"error": "Too Many Requests"}, 429,
-                             {"Retry-After": str(max(1, int(reset + 0.999)))})
+        return json_response(
+            {"error": "Too Many Requests"}, 429, {"Retry-After": str(max(1, int(reset + 0.999)))}
+        )
 
     def server_error_response(self) -> Response:
         """The platform's 5xx answer used by fault injection."""
@@ -179,11 +188,13 @@ class SandboxServer:
             self._tmp = tempfile.TemporaryDirectory(prefix=f"eb-{self.name}-ca-")
             self.ca_path = Path(self._tmp.name) / "ca.pem"
             ca.cert_pem.write_to_path(str(self.ca_path))
-        self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
-                                   ssl_context=ssl_context)
+        self._server = make_server(
+            self.host, self.port, self._wsgi, threaded=True, ssl_context=ssl_context
+        )
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{self.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"sandbox-{self.name}", daemon=True
+        )
         self._thread.start()
         return self.url
 
@@ -264,8 +275,9 @@ class SandboxServer:
         except NotFound:
             return self.not_found(request)
         except HTTPException as exc:
-            return json_response({"error": exc.name, "description": exc.description},
-                                 exc.code or 400)
+            return json_response(
+                {"error": exc.name, "description": exc.description}, exc.code or 400
+            )
         endpoint = str(rule.endpoint)
         inspection = endpoint.startswith("sandbox_")
         if not inspection:
@@ -289,8 +301,9 @@ class SandboxServer:
         try:
             response = getattr(self, f"on_{endpoint}")(request, **args)
         except HTTPException as exc:
-            response = json_response({"error": exc.name, "description": exc.description},
-                                     exc.code or 400)
+            response = json_response(
+                {"error": exc.name, "description": exc.description}, exc.code or 400
+            )
         response.headers.update(headers)
         return response
 
@@ -307,10 +320,8 @@ class SandboxServer:
                 self.faults_injected["dropped"] += 1
             sock = request.environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             return Response(b"", status=500)
         if faults.error_rate and faults.draw() < faults.error_rate:
             with self._stats_lock:

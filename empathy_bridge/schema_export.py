@@ -34,7 +34,9 @@ def render_schemas() -> dict[str, str]:
     out = {}
     for model in EXPORTED_MODELS:
         schema = model.model_json_schema()
-        schema["$id"] = f"https://empathy-bridge.dev/schemas/{schemas.SCHEMA_VERSION}/{model.__name__}.json"
+        schema["$id"] = (
+            f"https://empathy-bridge.dev/schemas/{schemas.SCHEMA_VERSION}/{model.__name__}.json"
+        )
         schema["x-schema-version"] = schemas.SCHEMA_VERSION
         out[f"{model.__name__}.schema.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return out

@@ -48,7 +48,7 @@ __all__ = [
     "WriteResult",
 ]
 
-#: Version of the canonical schema. Bump the minor for additive changes, the major for breaking ones.
+#: Version of the canonical schema: minor bump for additive changes, major for breaking ones.
 SCHEMA_VERSION = "1.0"
 
 
@@ -100,22 +100,22 @@ class Tier(enum.StrEnum):
         """The tier ``steps`` above this one, capped at critical."""
         return _TIER_ORDER[min(self.rank + steps, len(_TIER_ORDER) - 1)]
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+    def __lt__(self, other: object) -> bool:
         if not isinstance(other, Tier):
             return NotImplemented
         return self.rank < other.rank
 
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
+    def __le__(self, other: object) -> bool:
         if not isinstance(other, Tier):
             return NotImplemented
         return self.rank <= other.rank
 
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+    def __gt__(self, other: object) -> bool:
         if not isinstance(other, Tier):
             return NotImplemented
         return self.rank > other.rank
 
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+    def __ge__(self, other: object) -> bool:
         if not isinstance(other, Tier):
             return NotImplemented
         return self.rank >= other.rank
@@ -182,14 +182,18 @@ class Interaction(_Model):
     schema_version: str = SCHEMA_VERSION
     source: str = Field(description="Adapter name, e.g. 'zendesk'.")
     native_id: str = Field(description="Id of the message in the source system.")
-    conversation_id: str = Field(description="Id of the thread: ticket id, case id, conversation id.")
+    conversation_id: str = Field(
+        description="Id of the thread: ticket id, case id, conversation id."
+    )
     record_id: str | None = Field(
         default=None,
         description="Native record that write-back targets (ticket/case id); defaults to "
         "conversation_id.",
     )
     channel: str = Field(default="web", description="email, web, chat, voice, social, survey, ...")
-    kind: str = Field(default="message", description="message, ticket, comment, email, post, survey")
+    kind: str = Field(
+        default="message", description="message, ticket, comment, email, post, survey"
+    )
     author: Party | None = None
     author_role: AuthorRole = AuthorRole.CUSTOMER
     customer: Party | None = Field(default=None, description="The customer of the conversation.")
@@ -251,7 +255,9 @@ class EmotionalContext(_Model):
     def _scores_in_range(cls, value: dict[EmotionalState, float]) -> dict[EmotionalState, float]:
         for state, score in value.items():
             if not 0.0 <= score <= 1.0:
-                raise ValueError(f"score for state {state.value!r} must be within 0..1, got {score}")
+                raise ValueError(
+                    f"score for state {state.value!r} must be within 0..1, got {score}"
+                )
         return value
 
     def cue_kinds(self) -> set[str]:

@@ -62,9 +62,10 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"secrets file {path} does not exist: create it or unset "
-                          f"{SECRETS_FILE_ENV}") from exc
-    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"secrets file {path} does not exist: create it or unset {SECRETS_FILE_ENV}"
+        ) from exc
+    except tomllib.TOMLDecodeError:
         # The decode error quotes the offending line, which may hold a secret: say only where.
         raise ConfigError(f"secrets file {path} is not valid TOML: fix its syntax") from None
     bad = [key for key, value in data.items() if not isinstance(value, str)]

@@ -61,8 +61,9 @@ def html_to_text(markup: str) -> str:
     return "".join(parser.parts)
 
 
-def clean_text(value: str | bytes | None, *, is_html: bool = False,
-               limit: int = MAX_STORED_CHARS) -> tuple[str, bool]:
+def clean_text(
+    value: str | bytes | None, *, is_html: bool = False, limit: int = MAX_STORED_CHARS
+) -> tuple[str, bool]:
     """Plain, valid text of at most ``limit`` characters, and whether it was cut.
 
     Bytes are decoded as UTF-8 with invalid sequences replaced; lone surrogates are replaced;

@@ -43,9 +43,17 @@ def test_plugins_json_lists_builtins_with_hooks() -> None:
 
 
 def test_analyze_stream_keeps_going_past_bad_lines() -> None:
-    lines = "\n".join([json.dumps({"id": "a", "text": "thanks, all good"}), "{not json",
-                       json.dumps({"id": 7, "text": "<b>WHY</b> is this still broken"}),
-                       json.dumps({"id": "x"})]) + "\n"
+    lines = (
+        "\n".join(
+            [
+                json.dumps({"id": "a", "text": "thanks, all good"}),
+                "{not json",
+                json.dumps({"id": 7, "text": "<b>WHY</b> is this still broken"}),
+                json.dumps({"id": "x"}),
+            ]
+        )
+        + "\n"
+    )
     result = invoke("analyze", "--input", "-", input=lines)
     out = [json.loads(line) for line in result.output.splitlines()]  # type: ignore[attr-defined]
     assert [o["id"] for o in out] == ["a", None, 7, None]
@@ -86,8 +94,18 @@ def test_demo_json_summary_and_read_only_commands_after(tmp_path: Path) -> None:
 
 
 def test_real_subprocess_entry_point(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", "from empathy_bridge.cli import main; main()",
-                          "analyze", "I am so confused, how do I reset this?"],
-                         capture_output=True, text=True, env={**os.environ, **ENV}, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from empathy_bridge.cli import main; main()",
+            "analyze",
+            "I am so confused, how do I reset this?",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV},
+        check=True,
+    )
     assert json.loads(out.stdout)["analyzer"]
     assert main is not None

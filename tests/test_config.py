@@ -25,15 +25,22 @@ def build(config: dict[str, object]) -> Bridge:
     [
         ({"stor": {}}, "stor: unknown config section"),
         ({"store": {"ulr": "x"}}, "store.ulr: unknown key"),
-        ({"analysis": {"max_chars": "many"}}, "analysis.max_chars: Input should be a valid integer"),
+        (
+            {"analysis": {"max_chars": "many"}},
+            "analysis.max_chars: Input should be a valid integer",
+        ),
         ({"sources": {"zd": {"adapter": "nope"}}}, "sources.zd.adapter: unknown adapter 'nope'"),
         ({"sources": {"example": {"tickets": -1}}}, "sources.example.tickets"),
         ({"sources": {"example": {"colour": "red"}}}, "sources.example.colour: unknown key"),
-        ({"sources": {"zd": {"adapter": "example", "api_token": "abc123"}}},
-         "sources.zd.api_token: secrets do not belong in the config file"),
+        (
+            {"sources": {"zd": {"adapter": "example", "api_token": "abc123"}}},
+            "sources.zd.api_token: secrets do not belong in the config file",
+        ),
     ],
 )
-def test_bad_config_fails_with_one_line_naming_the_key(config: dict[str, object], message: str) -> None:
+def test_bad_config_fails_with_one_line_naming_the_key(
+    config: dict[str, object], message: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         build(config)
     assert message in str(info.value)
@@ -60,7 +67,9 @@ def test_secrets_from_environment_then_file(tmp_path: Path) -> None:
     assert secrets.require("A_TOKEN", "a").get_secret_value() == "from-env"
     assert secrets.require("B_TOKEN", "b").get_secret_value() == "file-b"
     assert "file-b" not in repr(secrets.require("B_TOKEN", "b"))
-    with pytest.raises(AuthenticationError, match="missing secret C_TOKEN .*set the environment variable C_TOKEN"):
+    with pytest.raises(
+        AuthenticationError, match=r"missing secret C_TOKEN .*set the environment variable C_TOKEN"
+    ):
         secrets.require("C_TOKEN", "the C service token")
 
 
@@ -91,7 +100,9 @@ def test_store_newer_than_code_is_refused(tmp_path: Path) -> None:
 
     store = Store("sqlite:///s.db", tmp_path)
     with store.transaction() as conn:
-        conn.execute(tables.schema_version.insert().values(version=999, applied_at=datetime.now(UTC)))
+        conn.execute(
+            tables.schema_version.insert().values(version=999, applied_at=datetime.now(UTC))
+        )
     store.close()
     with pytest.raises(StoreError, match="newer than this empathy-bridge supports"):
         Store("sqlite:///s.db", tmp_path)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import pytest
+from typing import Any, ClassVar
 
 from empathy_bridge import hookimpl
 from empathy_bridge.adapter import Adapter, FetchBatch
@@ -39,8 +37,9 @@ class QuotaOnce(ExampleAdapter):
     def apply(self, updates: Sequence[FieldUpdate]) -> list[WriteResult]:
         if not QuotaOnce.tripped:
             QuotaOnce.tripped = True
-            raise QuotaExhaustedError("daily API allowance used up",
-                                      resume_at=datetime.now(UTC) + timedelta(hours=1))
+            raise QuotaExhaustedError(
+                "daily API allowance used up", resume_at=datetime.now(UTC) + timedelta(hours=1)
+            )
         return super().apply(updates)
 
 
@@ -53,7 +52,7 @@ class ExpiredCredentials(ExampleAdapter):
 
 class Deleting(ExampleAdapter):
     name = "deleting"
-    deleted: list[str] = []
+    deleted: ClassVar[list[str]] = []
 
     def fetch(self, cursor: str | None) -> Iterator[FetchBatch]:
         yield from super().fetch(cursor)
@@ -75,14 +74,17 @@ class BrokenPolicy:
     """Raises while deciding priority for conversation 3 only."""
 
     @hookimpl(tryfirst=True)
-    def empathy_bridge_decide_priority(self, interaction: Interaction, context: EmotionalContext,
-                                       conversation: Conversation) -> PriorityDecision | None:
+    def empathy_bridge_decide_priority(
+        self, interaction: Interaction, context: EmotionalContext, conversation: Conversation
+    ) -> PriorityDecision | None:
         if conversation.conversation_id == "3":
             raise ValueError("policy table has no row for this ticket")
         return None
 
 
-def test_a_failing_policy_dead_letters_one_conversation_and_names_the_plugin(make_bridge: Any) -> None:
+def test_a_failing_policy_dead_letters_one_conversation_and_names_the_plugin(
+    make_bridge: Any,
+) -> None:
     bridge = make_bridge(desk_config(), BrokenPolicy())
     report = bridge.sync("example")
     assert report.status == "ok"
@@ -93,9 +95,13 @@ def test_a_failing_policy_dead_letters_one_conversation_and_names_the_plugin(mak
     assert report.conversations == 29  # every other conversation went on
 
 
-def test_quota_exhaustion_pauses_and_next_cycle_resumes_without_duplicates(make_bridge: Any) -> None:
+def test_quota_exhaustion_pauses_and_next_cycle_resumes_without_duplicates(
+    make_bridge: Any,
+) -> None:
     QuotaOnce.tripped = False
-    config = {"sources": {"q": {"adapter": "quota_once", "desk": f"quota-{next(_n)}", "tickets": 30}}}
+    config = {
+        "sources": {"q": {"adapter": "quota_once", "desk": f"quota-{next(_n)}", "tickets": 30}}
+    }
     bridge = make_bridge(config, Registrar(QuotaOnce))
     first = bridge.sync("q")
     assert first.status == "paused" and "until" in first.detail
@@ -134,8 +140,10 @@ def test_deleted_conversations_lose_their_derived_data(make_bridge: Any) -> None
 
 def test_outbox_serves_the_most_urgent_records_first(make_bridge: Any) -> None:
     bridge = make_bridge(desk_config())
-    updates = [FieldUpdate(source="example", record_id=str(n), field="f", value=n, priority_rank=rank)
-               for n, rank in [(1, 0), (2, 4), (3, 1), (4, 4)]]
+    updates = [
+        FieldUpdate(source="example", record_id=str(n), field="f", value=n, priority_rank=rank)
+        for n, rank in [(1, 0), (2, 4), (3, 1), (4, 4)]
+    ]
     with bridge.store.transaction() as conn:
         bridge.store.enqueue(conn, updates)
     rows = bridge.store.pending_records("example", 2)

@@ -12,9 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_sdk_example_runs() -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "sdk_quickstart.py")],
-                         capture_output=True, text=True, check=True,
-                         env={**os.environ, "EMPATHY_BRIDGE_NO_AUTOLOAD": "1"})
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "sdk_quickstart.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "EMPATHY_BRIDGE_NO_AUTOLOAD": "1"},
+    )
     assert "sync: pulled=" in out.stdout and "handoff:" in out.stdout
 
 

@@ -6,8 +6,10 @@ from empathy_bridge.text import MAX_STORED_CHARS, cap, clean_text, html_to_text
 
 
 def test_html_is_stripped_and_entities_decoded() -> None:
-    text, cut = clean_text("<p>Hello&nbsp;<b>there</b></p><script>alert(1)</script><p>bye &amp; thanks</p>",
-                           is_html=True)
+    text, cut = clean_text(
+        "<p>Hello&nbsp;<b>there</b></p><script>alert(1)</script><p>bye &amp; thanks</p>",
+        is_html=True,
+    )
     assert "there" in text and "bye & thanks" in text and text.startswith("Hello")
     assert "alert" not in text and "<" not in text and not cut
 

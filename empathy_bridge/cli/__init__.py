@@ -35,8 +35,10 @@ class _Root(click.Group):
         except OSError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "),
-                       err=True)
+            click.echo(
+                f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "),
+                err=True,
+            )
             ctx.exit(1)
 
 

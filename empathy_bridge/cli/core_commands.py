@@ -19,8 +19,12 @@ from empathy_bridge.errors import ConfigError, SkippableError
 __all__ = ["register"]
 
 _config_option = click.option(
-    "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-    help="Path to the TOML config file.")
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Path to the TOML config file.",
+)
 
 console = Console(stderr=True)
 
@@ -30,8 +34,9 @@ def _emit_json(data: Any) -> None:
 
 
 @click.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path),
-                default="empathy-bridge.toml")
+@click.argument(
+    "path", type=click.Path(dir_okay=False, path_type=Path), default="empathy-bridge.toml"
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
     """Write a commented starter config to PATH."""
@@ -39,8 +44,10 @@ def init(path: Path, force: bool) -> None:
         raise ConfigError(f"{path} exists: pass --force to overwrite it")
     from importlib.resources import files
 
-    path.write_text(files("empathy_bridge.defaults").joinpath("starter.toml").read_text("utf-8"),
-                    encoding="utf-8")
+    path.write_text(
+        files("empathy_bridge.defaults").joinpath("starter.toml").read_text("utf-8"),
+        encoding="utf-8",
+    )
     click.echo(f"wrote {path}")
 
 
@@ -56,8 +63,11 @@ def plugins(as_json: bool) -> None:
         return
     table = Table("plugin", "version", "hooks")
     for info in infos:
-        table.add_row(info.name, info.version or "", ", ".join(
-            h.removeprefix("empathy_bridge_") for h in info.hooks))
+        table.add_row(
+            info.name,
+            info.version or "",
+            ", ".join(h.removeprefix("empathy_bridge_") for h in info.hooks),
+        )
     Console().print(table)
 
 
@@ -78,13 +88,22 @@ def _read_jsonl(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 @click.command()
 @click.argument("text", required=False)
-@click.option("--input", "input_file", type=click.File("r", encoding="utf-8", errors="replace"),
-              help="JSON lines {\"id\", \"text\"} to analyse ('-' for stdin).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file (analysis settings, plugins' sections).")
+@click.option(
+    "--input",
+    "input_file",
+    type=click.File("r", encoding="utf-8", errors="replace"),
+    help='JSON lines {"id", "text"} to analyse (\'-\' for stdin).',
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (analysis settings, plugins' sections).",
+)
 @click.option("--batch-size", default=1000, show_default=True, help="Messages per batch.")
-def analyze(text: str | None, input_file: IO[str] | None, config_path: Path | None,
-            batch_size: int) -> None:
+def analyze(
+    text: str | None, input_file: IO[str] | None, config_path: Path | None, batch_size: int
+) -> None:
     """Analyse TEXT, or stream JSON lines from --input to JSON lines on stdout.
 
     Output lines are {"id", ...EmotionalContext fields}; a bad input line produces
@@ -102,9 +121,12 @@ def analyze(text: str | None, input_file: IO[str] | None, config_path: Path | No
 
     def flush() -> None:
         contexts = bridge.analyze_many([t for _, t in pending])
-        out.write("".join(
-            '{"id":' + json.dumps(record_id) + "," + context.model_dump_json()[1:] + "\n"
-            for (record_id, _), context in zip(pending, contexts, strict=True)))
+        out.write(
+            "".join(
+                '{"id":' + json.dumps(record_id) + "," + context.model_dump_json()[1:] + "\n"
+                for (record_id, _), context in zip(pending, contexts, strict=True)
+            )
+        )
         pending.clear()
 
     for lineno, record in _read_jsonl(input_file):
@@ -120,12 +142,27 @@ def analyze(text: str | None, input_file: IO[str] | None, config_path: Path | No
 
 
 def _report_table(reports: list[SyncReport]) -> Table:
-    table = Table("source", "status", "pulled", "analysed", "written", "write calls",
-                  "dead letters", "seconds")
+    table = Table(
+        "source",
+        "status",
+        "pulled",
+        "analysed",
+        "written",
+        "write calls",
+        "dead letters",
+        "seconds",
+    )
     for r in reports:
-        table.add_row(r.source, r.status + (f" ({r.detail})" if r.detail else ""), str(r.pulled),
-                      str(r.analyzed), str(r.written), str(r.write_calls), str(r.dead_letters),
-                      f"{r.seconds:.1f}")
+        table.add_row(
+            r.source,
+            r.status + (f" ({r.detail})" if r.detail else ""),
+            str(r.pulled),
+            str(r.analyzed),
+            str(r.written),
+            str(r.write_calls),
+            str(r.dead_letters),
+            f"{r.seconds:.1f}",
+        )
     return table
 
 
@@ -168,9 +205,14 @@ class _progress:
             return None
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                  TextColumn("{task.completed} records"), TimeElapsedColumn(),
-                                  console=console, transient=True)
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} records"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         self._progress.__enter__()
         task = self._progress.add_task(f"sync {self.name}", total=None)
 
@@ -194,21 +236,29 @@ def status(config_path: Path, as_json: bool) -> None:
         rows = []
         for name in bridge.source_configs:
             run = runs.get(name, {})
-            rows.append({
-                "source": name, "last_run_at": run.get("last_run_at"),
-                "last_status": run.get("last_status"), "detail": run.get("last_detail"),
-                "cursor_updated_at": run.get("updated_at"),
-                "pending_outbox": bridge.store.pending_count(name),
-                "dead_letters": bridge.store.dead_letter_count(name),
-            })
+            rows.append(
+                {
+                    "source": name,
+                    "last_run_at": run.get("last_run_at"),
+                    "last_status": run.get("last_status"),
+                    "detail": run.get("last_detail"),
+                    "cursor_updated_at": run.get("updated_at"),
+                    "pending_outbox": bridge.store.pending_count(name),
+                    "dead_letters": bridge.store.dead_letter_count(name),
+                }
+            )
     if as_json:
         _emit_json(rows)
         return
     table = Table("source", "last run", "status", "pending outbox", "dead letters")
     for row in rows:
-        table.add_row(row["source"], str(row["last_run_at"] or "never"),
-                      str(row["last_status"] or "") + (f" ({row['detail']})" if row["detail"] else ""),
-                      str(row["pending_outbox"]), str(row["dead_letters"]))
+        table.add_row(
+            str(row["source"]),
+            str(row["last_run_at"] or "never"),
+            str(row["last_status"] or "") + (f" ({row['detail']})" if row["detail"] else ""),
+            str(row["pending_outbox"]),
+            str(row["dead_letters"]),
+        )
     Console().print(table)
 
 
@@ -225,8 +275,13 @@ def interactions_export(config_path: Path, source: str | None, output: IO[str]) 
     """Stream interactions with their contexts as JSON lines."""
     with Bridge.from_config(config_path) as bridge:
         for interaction, context in bridge.store.iter_interactions(source):
-            output.write('{"interaction":' + interaction.model_dump_json() + ',"context":'
-                         + (context.model_dump_json() if context else "null") + "}\n")
+            output.write(
+                '{"interaction":'
+                + interaction.model_dump_json()
+                + ',"context":'
+                + (context.model_dump_json() if context else "null")
+                + "}\n"
+            )
 
 
 @click.group("dead-letters")
@@ -247,8 +302,9 @@ def dead_letters_list(config_path: Path, source: str | None, as_json: bool) -> N
         return
     table = Table("id", "source", "stage", "record", "plugin", "error")
     for d in letters:
-        table.add_row(str(d.id), d.source, d.stage, d.native_id or "", d.plugin or "",
-                      d.error[:120])
+        table.add_row(
+            str(d.id), d.source, d.stage, d.native_id or "", d.plugin or "", d.error[:120]
+        )
     Console().print(table)
 
 
@@ -313,8 +369,13 @@ def fields() -> None:
 def _field_rows(checks: list[Any]) -> None:
     table = Table("field", "native id", "exists", "compatible", "detail")
     for c in checks:
-        table.add_row(c.name, c.native_id, "yes" if c.exists else "NO",
-                      "yes" if c.compatible else "NO", c.detail)
+        table.add_row(
+            c.name,
+            c.native_id,
+            "yes" if c.exists else "NO",
+            "yes" if c.compatible else "NO",
+            c.detail,
+        )
     Console().print(table)
 
 
@@ -353,22 +414,44 @@ def sandbox() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8780, show_default=True)
 @click.option("--seed", default=1, show_default=True)
-@click.option("--records", "--tickets", "records", default=200, show_default=True,
-              help="Seeded records (tickets, cases, posts).")
+@click.option(
+    "--records",
+    "--tickets",
+    "records",
+    default=200,
+    show_default=True,
+    help="Seeded records (tickets, cases, posts).",
+)
 @click.option("--no-rate-limits", is_flag=True)
 @click.option("--error-rate", default=0.0, help="Share of requests answered with a 5xx.")
 @click.option("--latency-ms", default=0.0, help="Latency added to every request.")
 @click.option("--drop-rate", default=0.0, help="Share of connections dropped.")
-def sandbox_serve(name: str, host: str, port: int, seed: int, records: int, no_rate_limits: bool,
-                  error_rate: float, latency_ms: float, drop_rate: float) -> None:
+def sandbox_serve(
+    name: str,
+    host: str,
+    port: int,
+    seed: int,
+    records: int,
+    no_rate_limits: bool,
+    error_rate: float,
+    latency_ms: float,
+    drop_rate: float,
+) -> None:
     """Serve the sandbox NAME in the foreground until Ctrl-C."""
     bridge = Bridge.from_config(None)
     factories = bridge.sandboxes()
     if name not in factories:
         raise ConfigError(f"no sandbox {name!r} (installed: {', '.join(factories) or 'none'})")
-    server = factories[name](host=host, port=port, seed=seed, records=records,
-                             rate_limits=not no_rate_limits, error_rate=error_rate,
-                             latency_ms=latency_ms, drop_rate=drop_rate)
+    server = factories[name](
+        host=host,
+        port=port,
+        seed=seed,
+        records=records,
+        rate_limits=not no_rate_limits,
+        error_rate=error_rate,
+        latency_ms=latency_ms,
+        drop_rate=drop_rate,
+    )
     server.start()
     click.echo(f"{name} sandbox on {server.url} (stats: {server.url}/_sandbox/stats); Ctrl-C stops")
     try:
@@ -384,6 +467,16 @@ def sandbox_serve(name: str, host: str, port: int, seed: int, records: int, no_r
 
 def register(group: click.Group) -> None:
     """Add the core commands to the root group."""
-    for command in (init, plugins, analyze, sync, status, interactions, dead_letters, schema,
-                    fields, sandbox):
+    for command in (
+        init,
+        plugins,
+        analyze,
+        sync,
+        status,
+        interactions,
+        dead_letters,
+        schema,
+        fields,
+        sandbox,
+    ):
         group.add_command(command)

@@ -40,8 +40,13 @@ def _toml_value(value: Any) -> str:
 
 def write_config(path: Path, sources: dict[str, dict[str, Any]], extra: str = "") -> None:
     """Write a demo config with the given source tables."""
-    lines = ["# Written by `empathy-bridge demo`; reuse it with --config.", "",
-             "[store]", 'url = "sqlite:///store.db"', ""]
+    lines = [
+        "# Written by `empathy-bridge demo`; reuse it with --config.",
+        "",
+        "[store]",
+        'url = "sqlite:///store.db"',
+        "",
+    ]
     for name, table in sources.items():
         lines.append(f"[sources.{name}]")
         lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
@@ -50,9 +55,13 @@ def write_config(path: Path, sources: dict[str, dict[str, Any]], extra: str = ""
 
 
 @click.command()
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              default="empathy-bridge-demo", show_default=True,
-              help="Where the config, store and reports are written.")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="empathy-bridge-demo",
+    show_default=True,
+    help="Where the config, store and reports are written.",
+)
 @click.option("--records", default=200, show_default=True, help="Seeded records per sandbox.")
 @click.option("--seed", default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
@@ -83,21 +92,44 @@ def demo(workdir: Path, records: int, seed: int, as_json: bool) -> None:
                 report = bridge.sync(name)
                 calls = servers[name].stats()["requests"] if name in servers else report.api_calls
                 summary["platforms"][name] = {
-                    "status": report.status, "detail": report.detail, "pulled": report.pulled,
-                    "analyzed": report.analyzed, "written": report.written,
-                    "dead_letters": report.dead_letters, "api_calls": calls,
+                    "status": report.status,
+                    "detail": report.detail,
+                    "pulled": report.pulled,
+                    "analyzed": report.analyzed,
+                    "written": report.written,
+                    "dead_letters": report.dead_letters,
+                    "api_calls": calls,
                 }
-            summary["store"] = {"interactions": bridge.store.count("interactions"),
-                                "dead_letters": bridge.store.count("dead_letters")}
+            summary["store"] = {
+                "interactions": bridge.store.count("interactions"),
+                "dead_letters": bridge.store.count("dead_letters"),
+            }
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    table = Table("platform", "status", "pulled", "analysed", "written", "dead letters",
-                  "API calls", title="empathy-bridge demo")
+    table = Table(
+        "platform",
+        "status",
+        "pulled",
+        "analysed",
+        "written",
+        "dead letters",
+        "API calls",
+        title="empathy-bridge demo",
+    )
     for name, p in summary["platforms"].items():
-        table.add_row(name, p["status"], str(p["pulled"]), str(p["analyzed"]), str(p["written"]),
-                      str(p["dead_letters"]), str(sum(p["api_calls"].values())))
+        table.add_row(
+            name,
+            p["status"],
+            str(p["pulled"]),
+            str(p["analyzed"]),
+            str(p["written"]),
+            str(p["dead_letters"]),
+            str(sum(p["api_calls"].values())),
+        )
     console = Console()
     console.print(table)
-    console.print(f"config: {config_path}\nnext: empathy-bridge interactions export --config "
-                  f"{config_path} | head")
+    console.print(
+        f"config: {config_path}\nnext: empathy-bridge interactions export --config "
+        f"{config_path} | head"
+    )

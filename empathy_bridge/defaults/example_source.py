@@ -13,7 +13,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -34,6 +34,13 @@ from empathy_bridge.secrets import Secrets
 from empathy_bridge.text import clean_text
 
 __all__ = ["ExampleAdapter", "ExampleConfig", "ExampleDesk"]
+
+UpdateOp = Literal["set", "add_tags", "remove_tags", "create"]
+
+
+def _tags(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
 
 _CUSTOMER_LINES = [
     "This is the third time I'm writing about my refund and it's still not fixed!!!",
@@ -69,13 +76,25 @@ class ExampleDesk:
             comments = []
             when = self.clock + timedelta(minutes=n)
             for turn in range(rng.randint(1, 3)):
-                comments.append({"id": f"{n}-{2 * turn}", "author": f"customer-{n % 9}",
-                                 "role": "customer", "body": rng.choice(_CUSTOMER_LINES),
-                                 "at": (when + timedelta(minutes=10 * turn)).isoformat()})
+                comments.append(
+                    {
+                        "id": f"{n}-{2 * turn}",
+                        "author": f"customer-{n % 9}",
+                        "role": "customer",
+                        "body": rng.choice(_CUSTOMER_LINES),
+                        "at": (when + timedelta(minutes=10 * turn)).isoformat(),
+                    }
+                )
                 if turn < 2 and rng.random() < 0.6:
-                    comments.append({"id": f"{n}-{2 * turn + 1}", "author": "agent-1",
-                                     "role": "agent", "body": rng.choice(_AGENT_LINES),
-                                     "at": (when + timedelta(minutes=10 * turn + 5)).isoformat()})
+                    comments.append(
+                        {
+                            "id": f"{n}-{2 * turn + 1}",
+                            "author": "agent-1",
+                            "role": "agent",
+                            "body": rng.choice(_AGENT_LINES),
+                            "at": (when + timedelta(minutes=10 * turn + 5)).isoformat(),
+                        }
+                    )
             self.add_ticket(str(n), comments, priority=rng.choice([None, "normal", "high"]))
 
     @classmethod
@@ -95,21 +114,30 @@ class ExampleDesk:
     def _count(self, method: str, path: str) -> None:
         self.calls[f"{method} {path}"] = self.calls.get(f"{method} {path}", 0) + 1
 
-    def add_ticket(self, ticket_id: str, comments: list[dict[str, Any]],
-                   priority: str | None = None) -> None:
+    def add_ticket(
+        self, ticket_id: str, comments: list[dict[str, Any]], priority: str | None = None
+    ) -> None:
         """Create or replace a ticket (bumps its change version)."""
         with self.lock:
             self.version += 1
-            self.tickets[ticket_id] = {"id": ticket_id, "comments": comments, "priority": priority,
-                                       "fields": {}, "tags": [], "version": self.version,
-                                       "requester": comments[0]["author"] if comments else None}
+            self.tickets[ticket_id] = {
+                "id": ticket_id,
+                "comments": comments,
+                "priority": priority,
+                "fields": {},
+                "tags": [],
+                "version": self.version,
+                "requester": comments[0]["author"] if comments else None,
+            }
 
     def changed_since(self, version: int, limit: int) -> list[dict[str, Any]]:
         """Tickets changed after ``version``, oldest change first (one 'API call')."""
         with self.lock:
             self._count("GET", "/tickets/changes")
-            found = sorted((t for t in self.tickets.values() if t["version"] > version),
-                           key=lambda t: t["version"])
+            found = sorted(
+                (t for t in self.tickets.values() if t["version"] > version),
+                key=lambda t: t["version"],
+            )
             return [json.loads(json.dumps(t)) for t in found[:limit]]
 
     def update_many(self, changes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -120,7 +148,9 @@ class ExampleDesk:
             for change in changes:
                 ticket = self.tickets.get(str(change["id"]))
                 if ticket is None:
-                    results.append({"id": change["id"], "success": False, "error": "RecordNotFound"})
+                    results.append(
+                        {"id": change["id"], "success": False, "error": "RecordNotFound"}
+                    )
                     continue
                 ticket["fields"].update(change.get("fields", {}))
                 if "priority" in change:
@@ -169,38 +199,51 @@ class ExampleAdapter(Adapter):
                 try:
                     batch.interactions.extend(self._normalise(ticket))
                 except (KeyError, ValueError, TypeError) as exc:
-                    batch.failures.append(FetchFailure(str(ticket.get("id")), ticket,
-                                                       f"malformed ticket: {exc}"))
+                    batch.failures.append(
+                        FetchFailure(str(ticket.get("id")), ticket, f"malformed ticket: {exc}")
+                    )
                 version = ticket["version"]
             batch.cursor = str(version)
             yield batch
 
     def _normalise(self, ticket: dict[str, Any]) -> list[Interaction]:
         requester = ticket.get("requester")
-        customer = Party(source=self.source_name, id=requester, name=requester) if requester else None
+        customer = (
+            Party(source=self.source_name, id=requester, name=requester) if requester else None
+        )
         out = []
         for comment in ticket["comments"]:
             role = AuthorRole(comment["role"])
             text, _ = clean_text(comment["body"], is_html="<" in comment["body"])
-            out.append(Interaction(
-                source=self.source_name, native_id=str(comment["id"]),
-                conversation_id=str(ticket["id"]), channel="web", kind="comment",
-                author=Party(source=self.source_name, id=comment["author"], role=role),
-                author_role=role, customer=customer, text=text,
-                created_at=datetime.fromisoformat(comment["at"]),
-                native_priority=ticket.get("priority"), native_tags=tuple(ticket.get("tags", ())),
-            ))
+            out.append(
+                Interaction(
+                    source=self.source_name,
+                    native_id=str(comment["id"]),
+                    conversation_id=str(ticket["id"]),
+                    channel="web",
+                    kind="comment",
+                    author=Party(source=self.source_name, id=comment["author"], role=role),
+                    author_role=role,
+                    customer=customer,
+                    text=text,
+                    created_at=datetime.fromisoformat(comment["at"]),
+                    native_priority=ticket.get("priority"),
+                    native_tags=tuple(ticket.get("tags", ())),
+                )
+            )
         return out
 
-    def plan_writeback(self, conversation: Conversation, context: EmotionalContext,
-                       decisions: Decisions) -> list[FieldUpdate]:
+    def plan_writeback(
+        self, conversation: Conversation, context: EmotionalContext, decisions: Decisions
+    ) -> list[FieldUpdate]:
         """Sentiment/state/tier fields, state tag, and priority when the policy raises it."""
         record = conversation.interactions[-1].target_record
         prefix = self.cfg.tag_prefix
 
-        def upd(field: str, value: Any, op: str = "set") -> FieldUpdate:
-            return FieldUpdate(source=self.source_name, record_id=record, field=field,
-                               value=value, op=op)  # type: ignore[arg-type]
+        def upd(field: str, value: Any, op: UpdateOp = "set") -> FieldUpdate:
+            return FieldUpdate(
+                source=self.source_name, record_id=record, field=field, value=value, op=op
+            )
 
         updates = [
             upd("fields.sentiment", round(context.sentiment, 2)),
@@ -211,7 +254,9 @@ class ExampleAdapter(Adapter):
         ]
         priority = decisions.priority
         native = conversation.interactions[-1].native_priority
-        if priority is not None and (native is None or priority.priority.rank > Priority(native).rank):
+        if priority is not None and (
+            native is None or priority.priority.rank > Priority(native).rank
+        ):
             updates.append(upd("priority", priority.priority.value))
         return updates
 
@@ -225,15 +270,22 @@ class ExampleAdapter(Adapter):
             elif u.field == "priority":
                 change["priority"] = u.value
             elif u.op == "add_tags":
-                change.setdefault("add_tags", []).extend(u.value)  # type: ignore[arg-type]
+                change.setdefault("add_tags", []).extend(_tags(u.value))
             elif u.op == "remove_tags":
-                change.setdefault("remove_tags", []).extend(u.value)  # type: ignore[arg-type]
+                change.setdefault("remove_tags", []).extend(_tags(u.value))
             else:
                 raise SkippableError(f"example desk has no field {u.field!r}")
         self.api_calls.add("PUT", "/tickets/update_many")
         results = self.desk.update_many(list(changes.values()))
-        return [WriteResult(record_id=str(r["id"]), success=bool(r["success"]),
-                            error=r.get("error"), error_code=r.get("error")) for r in results]
+        return [
+            WriteResult(
+                record_id=str(r["id"]),
+                success=bool(r["success"]),
+                error=r.get("error"),
+                error_code=r.get("error"),
+            )
+            for r in results
+        ]
 
 
 @hookimpl

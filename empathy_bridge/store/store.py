@@ -107,8 +107,10 @@ class Store:
         try:
             self.version = migrate(self.engine)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate store {self._safe_url()}: {exc.__class__.__name__}: "
-                             f"{exc.orig if hasattr(exc, 'orig') else exc}") from None
+            raise StoreError(
+                f"cannot migrate store {self._safe_url()}: {exc.__class__.__name__}: "
+                f"{exc.orig if hasattr(exc, 'orig') else exc}"
+            ) from None
 
     @staticmethod
     def _resolve(url: str, base_dir: Path | None) -> str:
@@ -154,7 +156,9 @@ class Store:
         """Store the cursor inside the caller's transaction."""
         now = _now()
         changed = conn.execute(
-            update(t.cursors).where(t.cursors.c.source == source).values(cursor=cursor, updated_at=now)
+            update(t.cursors)
+            .where(t.cursors.c.source == source)
+            .values(cursor=cursor, updated_at=now)
         ).rowcount
         if not changed:
             conn.execute(t.cursors.insert().values(source=source, cursor=cursor, updated_at=now))
@@ -168,16 +172,20 @@ class Store:
                 update(t.cursors).where(t.cursors.c.source == source).values(**values)
             ).rowcount
             if not changed:
-                conn.execute(t.cursors.insert().values(source=source, cursor=None, updated_at=now,
-                                                       **values))
+                conn.execute(
+                    t.cursors.insert().values(source=source, cursor=None, updated_at=now, **values)
+                )
 
     def source_runs(self) -> list[dict[str, Any]]:
         """Cursor and last-run information per source."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.cursors)).mappings().all()
         return [
-            {**dict(row), "updated_at": _aware(row["updated_at"]),
-             "last_run_at": _aware(row["last_run_at"])}
+            {
+                **dict(row),
+                "updated_at": _aware(row["updated_at"]),
+                "last_run_at": _aware(row["last_run_at"]),
+            }
             for row in rows
         ]
 
@@ -198,8 +206,10 @@ class Store:
                 # every re-fetch, only on replay or when its content changes.
                 rows = conn.execute(
                     select(t.dead_letters.c.native_id, t.dead_letters.c.fingerprint).where(
-                        t.dead_letters.c.source == source, t.dead_letters.c.native_id.in_(chunk),
-                        t.dead_letters.c.fingerprint.is_not(None))
+                        t.dead_letters.c.source == source,
+                        t.dead_letters.c.native_id.in_(chunk),
+                        t.dead_letters.c.fingerprint.is_not(None),
+                    )
                 )
                 for row in rows:
                     found.setdefault(row.native_id, row.fingerprint)
@@ -210,15 +220,21 @@ class Store:
         conn: Connection,
         items: Sequence[tuple[Interaction, str, EmotionalContext]],
     ) -> None:
-        """Upsert interactions (with fingerprints) and their contexts in the caller's transaction."""
+        """Upsert interactions, fingerprints and contexts within the caller's transaction."""
         if not items:
             return
         keys = [(i.source, i.native_id) for i, _, _ in items]
         for chunk in _chunks(keys, 400):
-            conn.execute(delete(t.interactions).where(
-                tuple_(t.interactions.c.source, t.interactions.c.native_id).in_(chunk)))
-            conn.execute(delete(t.analyses).where(
-                tuple_(t.analyses.c.source, t.analyses.c.native_id).in_(chunk)))
+            conn.execute(
+                delete(t.interactions).where(
+                    tuple_(t.interactions.c.source, t.interactions.c.native_id).in_(chunk)
+                )
+            )
+            conn.execute(
+                delete(t.analyses).where(
+                    tuple_(t.analyses.c.source, t.analyses.c.native_id).in_(chunk)
+                )
+            )
         conn.execute(
             t.interactions.insert(),
             [
@@ -267,20 +283,33 @@ class Store:
         with self.engine.connect() as conn:
             for chunk in _chunks(list(conversation_ids)):
                 query = (
-                    select(t.interactions.c.conversation_id, t.interactions.c.payload,
-                           t.analyses.c.context)
-                    .select_from(t.interactions.outerjoin(t.analyses, and_(
-                        t.analyses.c.source == t.interactions.c.source,
-                        t.analyses.c.native_id == t.interactions.c.native_id)))
-                    .where(t.interactions.c.source == source,
-                           t.interactions.c.conversation_id.in_(chunk))
+                    select(
+                        t.interactions.c.conversation_id,
+                        t.interactions.c.payload,
+                        t.analyses.c.context,
+                    )
+                    .select_from(
+                        t.interactions.outerjoin(
+                            t.analyses,
+                            and_(
+                                t.analyses.c.source == t.interactions.c.source,
+                                t.analyses.c.native_id == t.interactions.c.native_id,
+                            ),
+                        )
+                    )
+                    .where(
+                        t.interactions.c.source == source,
+                        t.interactions.c.conversation_id.in_(chunk),
+                    )
                     .order_by(t.interactions.c.created_at)
                 )
                 for row in conn.execute(query):
-                    context = (EmotionalContext.model_validate_json(row.context)
-                               if row.context else None)
+                    context = (
+                        EmotionalContext.model_validate_json(row.context) if row.context else None
+                    )
                     history.setdefault(row.conversation_id, []).append(
-                        (Interaction.model_validate_json(row.payload), context))
+                        (Interaction.model_validate_json(row.payload), context)
+                    )
         return history
 
     def iter_interactions(
@@ -288,19 +317,31 @@ class Store:
     ) -> Iterator[tuple[Interaction, EmotionalContext | None]]:
         """Every stored interaction with its context, streamed in key order."""
         last: tuple[str, str] | None = None
-        join = t.interactions.outerjoin(t.analyses, and_(
-            t.analyses.c.source == t.interactions.c.source,
-            t.analyses.c.native_id == t.interactions.c.native_id))
+        join = t.interactions.outerjoin(
+            t.analyses,
+            and_(
+                t.analyses.c.source == t.interactions.c.source,
+                t.analyses.c.native_id == t.interactions.c.native_id,
+            ),
+        )
         while True:
-            query = (select(t.interactions.c.source, t.interactions.c.native_id,
-                            t.interactions.c.payload, t.analyses.c.context)
-                     .select_from(join)
-                     .order_by(t.interactions.c.source, t.interactions.c.native_id)
-                     .limit(batch_size))
+            query = (
+                select(
+                    t.interactions.c.source,
+                    t.interactions.c.native_id,
+                    t.interactions.c.payload,
+                    t.analyses.c.context,
+                )
+                .select_from(join)
+                .order_by(t.interactions.c.source, t.interactions.c.native_id)
+                .limit(batch_size)
+            )
             if source is not None:
                 query = query.where(t.interactions.c.source == source)
             if last is not None:
-                query = query.where(tuple_(t.interactions.c.source, t.interactions.c.native_id) > last)
+                query = query.where(
+                    tuple_(t.interactions.c.source, t.interactions.c.native_id) > last
+                )
             with self.engine.connect() as conn:
                 rows = conn.execute(query).all()
             if not rows:
@@ -314,11 +355,19 @@ class Store:
         self, native_id: str, source: str | None = None
     ) -> tuple[Interaction, EmotionalContext | None] | None:
         """One stored interaction (by native id, optionally within a source) and its context."""
-        query = select(t.interactions.c.payload, t.analyses.c.context).select_from(
-            t.interactions.outerjoin(t.analyses, and_(
-                t.analyses.c.source == t.interactions.c.source,
-                t.analyses.c.native_id == t.interactions.c.native_id))
-        ).where(t.interactions.c.native_id == native_id)
+        query = (
+            select(t.interactions.c.payload, t.analyses.c.context)
+            .select_from(
+                t.interactions.outerjoin(
+                    t.analyses,
+                    and_(
+                        t.analyses.c.source == t.interactions.c.source,
+                        t.analyses.c.native_id == t.interactions.c.native_id,
+                    ),
+                )
+            )
+            .where(t.interactions.c.native_id == native_id)
+        )
         if source is not None:
             query = query.where(t.interactions.c.source == source)
         with self.engine.connect() as conn:
@@ -328,38 +377,85 @@ class Store:
         context = EmotionalContext.model_validate_json(row.context) if row.context else None
         return Interaction.model_validate_json(row.payload), context
 
-    def save_decision(self, conn: Connection, source: str, conversation_id: str, native_id: str,
-                      payload: str, priority: str | None, tier: str | None,
-                      due_at: datetime | None, handoff: bool | None) -> None:
+    def save_decision(
+        self,
+        conn: Connection,
+        source: str,
+        conversation_id: str,
+        native_id: str,
+        payload: str,
+        priority: str | None,
+        tier: str | None,
+        due_at: datetime | None,
+        handoff: bool | None,
+    ) -> None:
         """Store the latest decisions of a conversation (replacing the previous ones)."""
-        conn.execute(delete(t.decisions).where(t.decisions.c.source == source,
-                                               t.decisions.c.conversation_id == conversation_id))
-        conn.execute(t.decisions.insert().values(
-            source=source, conversation_id=conversation_id, native_id=native_id, priority=priority,
-            tier=tier, due_at=due_at, handoff=None if handoff is None else int(handoff),
-            decided_at=_now(), payload=payload))
+        conn.execute(
+            delete(t.decisions).where(
+                t.decisions.c.source == source, t.decisions.c.conversation_id == conversation_id
+            )
+        )
+        conn.execute(
+            t.decisions.insert().values(
+                source=source,
+                conversation_id=conversation_id,
+                native_id=native_id,
+                priority=priority,
+                tier=tier,
+                due_at=due_at,
+                handoff=None if handoff is None else int(handoff),
+                decided_at=_now(),
+                payload=payload,
+            )
+        )
 
-    def delete_conversations(self, conn: Connection, source: str, conversation_ids: Sequence[str]) -> int:
+    def delete_conversations(
+        self, conn: Connection, source: str, conversation_ids: Sequence[str]
+    ) -> int:
         """Remove every derived row of the given conversations (deleted at the source)."""
         removed = 0
         for chunk in _chunks(list(conversation_ids)):
-            record_ids = conn.execute(
-                select(t.interactions.c.record_id).distinct().where(
-                    t.interactions.c.source == source, t.interactions.c.conversation_id.in_(chunk))
-            ).scalars().all()
-            removed += conn.execute(delete(t.interactions).where(
-                t.interactions.c.source == source, t.interactions.c.conversation_id.in_(chunk))).rowcount
-            conn.execute(delete(t.analyses).where(
-                t.analyses.c.source == source, t.analyses.c.conversation_id.in_(chunk)))
-            conn.execute(delete(t.decisions).where(
-                t.decisions.c.source == source, t.decisions.c.conversation_id.in_(chunk)))
+            record_ids = (
+                conn.execute(
+                    select(t.interactions.c.record_id)
+                    .distinct()
+                    .where(
+                        t.interactions.c.source == source,
+                        t.interactions.c.conversation_id.in_(chunk),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            removed += conn.execute(
+                delete(t.interactions).where(
+                    t.interactions.c.source == source, t.interactions.c.conversation_id.in_(chunk)
+                )
+            ).rowcount
+            conn.execute(
+                delete(t.analyses).where(
+                    t.analyses.c.source == source, t.analyses.c.conversation_id.in_(chunk)
+                )
+            )
+            conn.execute(
+                delete(t.decisions).where(
+                    t.decisions.c.source == source, t.decisions.c.conversation_id.in_(chunk)
+                )
+            )
             if record_ids:
-                conn.execute(delete(t.outbox).where(
-                    t.outbox.c.source == source, t.outbox.c.record_id.in_(record_ids),
-                    t.outbox.c.status == "pending"))
-                conn.execute(delete(t.writeback_ledger).where(
-                    t.writeback_ledger.c.source == source,
-                    t.writeback_ledger.c.record_id.in_(record_ids)))
+                conn.execute(
+                    delete(t.outbox).where(
+                        t.outbox.c.source == source,
+                        t.outbox.c.record_id.in_(record_ids),
+                        t.outbox.c.status == "pending",
+                    )
+                )
+                conn.execute(
+                    delete(t.writeback_ledger).where(
+                        t.writeback_ledger.c.source == source,
+                        t.writeback_ledger.c.record_id.in_(record_ids),
+                    )
+                )
         return removed
 
     # -- write-back ledger and outbox -------------------------------------------------------
@@ -370,11 +466,16 @@ class Store:
         found: dict[tuple[str, str], str] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(ids):
-                rows = conn.execute(select(
-                    t.writeback_ledger.c.record_id, t.writeback_ledger.c.field,
-                    t.writeback_ledger.c.value,
-                ).where(t.writeback_ledger.c.source == source,
-                        t.writeback_ledger.c.record_id.in_(chunk)))
+                rows = conn.execute(
+                    select(
+                        t.writeback_ledger.c.record_id,
+                        t.writeback_ledger.c.field,
+                        t.writeback_ledger.c.value,
+                    ).where(
+                        t.writeback_ledger.c.source == source,
+                        t.writeback_ledger.c.record_id.in_(chunk),
+                    )
+                )
                 found.update({(r.record_id, r.field): r.value for r in rows})
         return found
 
@@ -384,11 +485,15 @@ class Store:
         found: dict[tuple[str, str], str] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(ids):
-                rows = conn.execute(select(t.outbox.c.record_id, t.outbox.c.field, t.outbox.c.value)
-                                    .where(t.outbox.c.source == source,
-                                           t.outbox.c.status == "pending",
-                                           t.outbox.c.record_id.in_(chunk))
-                                    .order_by(t.outbox.c.id))
+                rows = conn.execute(
+                    select(t.outbox.c.record_id, t.outbox.c.field, t.outbox.c.value)
+                    .where(
+                        t.outbox.c.source == source,
+                        t.outbox.c.status == "pending",
+                        t.outbox.c.record_id.in_(chunk),
+                    )
+                    .order_by(t.outbox.c.id)
+                )
                 found.update({(r.record_id, r.field): r.value for r in rows})
         return found
 
@@ -401,16 +506,33 @@ class Store:
         if not updates:
             return
         for update_ in updates:
-            conn.execute(delete(t.outbox).where(
-                t.outbox.c.source == update_.source, t.outbox.c.record_id == update_.record_id,
-                t.outbox.c.field == update_.field, t.outbox.c.status == "pending"))
+            conn.execute(
+                delete(t.outbox).where(
+                    t.outbox.c.source == update_.source,
+                    t.outbox.c.record_id == update_.record_id,
+                    t.outbox.c.field == update_.field,
+                    t.outbox.c.status == "pending",
+                )
+            )
         now = _now()
-        conn.execute(t.outbox.insert(), [
-            {"source": u.source, "record_id": u.record_id, "field": u.field, "op": u.op,
-             "value": value_json(u.value), "priority_rank": u.priority_rank, "reason": u.reason,
-             "status": "pending", "attempts": 0, "created_at": now}
-            for u in updates
-        ])
+        conn.execute(
+            t.outbox.insert(),
+            [
+                {
+                    "source": u.source,
+                    "record_id": u.record_id,
+                    "field": u.field,
+                    "op": u.op,
+                    "value": value_json(u.value),
+                    "priority_rank": u.priority_rank,
+                    "reason": u.reason,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for u in updates
+            ],
+        )
 
     def pending_count(self, source: str | None = None) -> int:
         """How many outbox rows wait to be written."""
@@ -425,25 +547,43 @@ class Store:
         with self.engine.connect() as conn:
             urgency = func.max(t.outbox.c.priority_rank).label("urgency")
             first = func.min(t.outbox.c.id).label("first")
-            records = conn.execute(
-                select(t.outbox.c.record_id, urgency, first)
-                .where(t.outbox.c.source == source, t.outbox.c.status == "pending")
-                .group_by(t.outbox.c.record_id)
-                .order_by(urgency.desc(), first)
-                .limit(max_records)
-            ).scalars().all()
+            records = (
+                conn.execute(
+                    select(t.outbox.c.record_id, urgency, first)
+                    .where(t.outbox.c.source == source, t.outbox.c.status == "pending")
+                    .group_by(t.outbox.c.record_id)
+                    .order_by(urgency.desc(), first)
+                    .limit(max_records)
+                )
+                .scalars()
+                .all()
+            )
             rows: list[OutboxRow] = []
             for chunk in _chunks(list(records)):
-                for row in conn.execute(select(t.outbox).where(
-                        t.outbox.c.source == source, t.outbox.c.status == "pending",
-                        t.outbox.c.record_id.in_(chunk)).order_by(t.outbox.c.id)):
-                    rows.append(OutboxRow(
-                        id=row.id, attempts=row.attempts,
-                        update=FieldUpdate(source=row.source, record_id=row.record_id,
-                                           field=row.field, op=row.op,
-                                           value=json.loads(row.value),
-                                           priority_rank=row.priority_rank,
-                                           reason=row.reason or "")))
+                for row in conn.execute(
+                    select(t.outbox)
+                    .where(
+                        t.outbox.c.source == source,
+                        t.outbox.c.status == "pending",
+                        t.outbox.c.record_id.in_(chunk),
+                    )
+                    .order_by(t.outbox.c.id)
+                ):
+                    rows.append(
+                        OutboxRow(
+                            id=row.id,
+                            attempts=row.attempts,
+                            update=FieldUpdate(
+                                source=row.source,
+                                record_id=row.record_id,
+                                field=row.field,
+                                op=row.op,
+                                value=json.loads(row.value),
+                                priority_rank=row.priority_rank,
+                                reason=row.reason or "",
+                            ),
+                        )
+                    )
         return rows
 
     def mark_written(self, conn: Connection, rows: Sequence[OutboxRow]) -> None:
@@ -460,13 +600,22 @@ class Store:
             ledger_rows[(u.source, u.record_id, u.field)] = value_json(u.value)
         keys = list(ledger_rows)
         for chunk in _chunks(keys, 300):
-            conn.execute(delete(t.writeback_ledger).where(tuple_(
-                t.writeback_ledger.c.source, t.writeback_ledger.c.record_id,
-                t.writeback_ledger.c.field).in_(chunk)))
-        conn.execute(t.writeback_ledger.insert(), [
-            {"source": s, "record_id": r, "field": f, "value": v, "written_at": now}
-            for (s, r, f), v in ledger_rows.items()
-        ])
+            conn.execute(
+                delete(t.writeback_ledger).where(
+                    tuple_(
+                        t.writeback_ledger.c.source,
+                        t.writeback_ledger.c.record_id,
+                        t.writeback_ledger.c.field,
+                    ).in_(chunk)
+                )
+            )
+        conn.execute(
+            t.writeback_ledger.insert(),
+            [
+                {"source": s, "record_id": r, "field": f, "value": v, "written_at": now}
+                for (s, r, f), v in ledger_rows.items()
+            ],
+        )
 
     def mark_failed(self, conn: Connection, rows: Sequence[OutboxRow]) -> None:
         """Take rows out of the outbox after a permanent failure (they are dead-lettered)."""
@@ -477,8 +626,11 @@ class Store:
         """Count a failed attempt on rows that stay pending."""
         with self.transaction() as conn:
             for chunk in _chunks([r.id for r in rows]):
-                conn.execute(update(t.outbox).where(t.outbox.c.id.in_(chunk))
-                             .values(attempts=t.outbox.c.attempts + 1))
+                conn.execute(
+                    update(t.outbox)
+                    .where(t.outbox.c.id.in_(chunk))
+                    .values(attempts=t.outbox.c.attempts + 1)
+                )
 
     # -- dead letters and audit -------------------------------------------------------------
 
@@ -497,10 +649,18 @@ class Store:
         fingerprint: str | None = None,
     ) -> DeadLetter:
         """Store a dead letter (in the caller's transaction, or its own)."""
-        values = {"source": source, "stage": stage, "native_id": native_id, "payload": payload,
-                  "error": error[:4000], "error_code": error_code, "plugin": plugin,
-                  "analyzer_version": analyzer_version, "fingerprint": fingerprint,
-                  "created_at": _now()}
+        values = {
+            "source": source,
+            "stage": stage,
+            "native_id": native_id,
+            "payload": payload,
+            "error": error[:4000],
+            "error_code": error_code,
+            "plugin": plugin,
+            "analyzer_version": analyzer_version,
+            "fingerprint": fingerprint,
+            "created_at": _now(),
+        }
         if conn is None:
             with self.transaction() as own:
                 new_id = own.execute(t.dead_letters.insert().values(**values)).inserted_primary_key
@@ -521,13 +681,21 @@ class Store:
     def get_dead_letter(self, letter_id: int) -> DeadLetter | None:
         """One dead letter by id."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.dead_letters).where(t.dead_letters.c.id == letter_id)).mappings().first()
+            row = (
+                conn.execute(select(t.dead_letters).where(t.dead_letters.c.id == letter_id))
+                .mappings()
+                .first()
+            )
         return DeadLetter(**{**dict(row), "created_at": _aware(row["created_at"])}) if row else None
 
     def delete_dead_letters(self, ids: Sequence[int]) -> int:
         """Remove dead letters (after a successful replay or a purge)."""
         with self.transaction() as conn:
-            return int(conn.execute(delete(t.dead_letters).where(t.dead_letters.c.id.in_(list(ids)))).rowcount)
+            return int(
+                conn.execute(
+                    delete(t.dead_letters).where(t.dead_letters.c.id.in_(list(ids)))
+                ).rowcount
+            )
 
     def dead_letter_count(self, source: str | None = None) -> int:
         """How many dead letters are stored."""
@@ -537,12 +705,25 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def audit(self, action: str, *, actor: str = "empathy-bridge", source: str | None = None,
-              record_id: str | None = None, detail: dict[str, Any] | None = None,
-              conn: Connection | None = None) -> None:
+    def audit(
+        self,
+        action: str,
+        *,
+        actor: str = "empathy-bridge",
+        source: str | None = None,
+        record_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        conn: Connection | None = None,
+    ) -> None:
         """Append to the audit log."""
-        values = {"at": _now(), "actor": actor, "action": action, "source": source,
-                  "record_id": record_id, "detail": value_json(detail or {})}
+        values = {
+            "at": _now(),
+            "actor": actor,
+            "action": action,
+            "source": source,
+            "record_id": record_id,
+            "detail": value_json(detail or {}),
+        }
         if conn is None:
             with self.transaction() as own:
                 own.execute(t.audit_log.insert().values(**values))
@@ -567,9 +748,13 @@ class Store:
 def fingerprint(interaction: Interaction) -> str:
     """Content fingerprint of what the analysis depends on (not tags or fields we write)."""
     digest = hashlib.blake2b(digest_size=16)
-    for part in (interaction.text, interaction.author_role.value,
-                 interaction.author.id if interaction.author else "",
-                 interaction.conversation_id, interaction.visibility.value):
+    for part in (
+        interaction.text,
+        interaction.author_role.value,
+        interaction.author.id if interaction.author else "",
+        interaction.conversation_id,
+        interaction.visibility.value,
+    ):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return digest.hexdigest()

@@ -75,7 +75,9 @@ class AdapterConformance:
 
     @pytest.fixture
     def conformance_bridge_factory(
-        self, conformance_source: Mapping[str, Any], conformance_environ: Mapping[str, str],
+        self,
+        conformance_source: Mapping[str, Any],
+        conformance_environ: Mapping[str, str],
         tmp_path: Path,
     ) -> Iterator[Any]:
         bridges: list[Bridge] = []
@@ -83,9 +85,13 @@ class AdapterConformance:
         def make(*plugins: object) -> Bridge:
             env = {"EMPATHY_BRIDGE_NO_AUTOLOAD": "0", **conformance_environ}
             bridge = Bridge.from_config(
-                {"store": {"url": f"sqlite:///{tmp_path / f'store{len(bridges)}.db'}"},
-                 "sources": {SOURCE: dict(conformance_source)}},
-                environ=env, plugins=plugins)
+                {
+                    "store": {"url": f"sqlite:///{tmp_path / f'store{len(bridges)}.db'}"},
+                    "sources": {SOURCE: dict(conformance_source)},
+                },
+                environ=env,
+                plugins=plugins,
+            )
             bridges.append(bridge)
             return bridge
 
@@ -103,7 +109,9 @@ class AdapterConformance:
         assert interactions, "fetch(None) yielded no interactions from a seeded platform"
         assert any(b.cursor is not None for b in batches), "no batch carried a cursor"
         for interaction in interactions:
-            assert interaction.source == SOURCE, "interactions must carry the configured source name"
+            assert interaction.source == SOURCE, (
+                "interactions must carry the configured source name"
+            )
             assert interaction.created_at.tzinfo is not None
             assert interaction.conversation_id
         assert any(i.author_role is AuthorRole.CUSTOMER for i in interactions)
@@ -115,16 +123,21 @@ class AdapterConformance:
         first = batches[0]
         if first.cursor is None or len(batches) < 2:
             pytest.skip("the seeded platform fits in one batch; seed more records to test resume")
-        resumed = {i.native_id
-                   for b in _take(adapter.fetch(first.cursor), self.max_batches)
-                   for i in b.interactions}
+        resumed = {
+            i.native_id
+            for b in _take(adapter.fetch(first.cursor), self.max_batches)
+            for i in b.interactions
+        }
         seen = {i.native_id for i in first.interactions} | resumed
         if self.max_batches is None:
             missing = everything - seen
             assert not missing, f"resuming from the first cursor lost {len(missing)} records"
         final = [b for b in batches if b.cursor is not None][-1].cursor
-        again = {i.native_id for b in _take(adapter.fetch(final), self.max_batches)
-                 for i in b.interactions}
+        again = {
+            i.native_id
+            for b in _take(adapter.fetch(final), self.max_batches)
+            for i in b.interactions
+        }
         assert again <= everything, "fetch from the final cursor returned records never seen"
 
     def test_bad_record_is_dead_lettered_and_batch_goes_on(
@@ -152,7 +165,8 @@ class AdapterConformance:
         # Each drained batch may end with a partial one per fetch batch at worst.
         assert first.write_calls <= minimum + max(1, first.batches), (
             f"{first.write_calls} write calls for {first.written} records "
-            f"(batch size {adapter.write_batch_size})")
+            f"(batch size {adapter.write_batch_size})"
+        )
         second = bridge.sync(SOURCE, max_batches=self.max_batches)
         assert second.status == "ok", second.detail
         assert second.write_calls == 0 and second.written == 0, "second cycle wrote again"
@@ -162,7 +176,8 @@ class AdapterConformance:
         assert bridge.sync(SOURCE, max_batches=self.max_batches).status == "ok"
         second = bridge.sync(SOURCE, max_batches=self.max_batches)
         assert second.analyzed == 0, (
-            f"{second.analyzed} interactions re-analysed after our own write-back (sync loop)")
+            f"{second.analyzed} interactions re-analysed after our own write-back (sync loop)"
+        )
         assert second.planned == 0
 
 

@@ -27,8 +27,11 @@ def make_bridge(tmp_path: Path) -> Iterator[MakeBridge]:
     """Factory of Bridges on a temporary store; closed at teardown."""
     made: list[Bridge] = []
 
-    def make(config: Mapping[str, Any] | None = None, *plugins: object,
-             environ: Mapping[str, str] | None = None) -> Bridge:
+    def make(
+        config: Mapping[str, Any] | None = None,
+        *plugins: object,
+        environ: Mapping[str, str] | None = None,
+    ) -> Bridge:
         data = dict(config or {})
         data.setdefault("store", {"url": f"sqlite:///{tmp_path / f'store-{len(made)}.db'}"})
         env = {"EMPATHY_BRIDGE_NO_AUTOLOAD": "1", **(environ or {})}
