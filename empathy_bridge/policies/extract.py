@@ -84,14 +84,19 @@ def key_phrase(text: str) -> str | None:
     """A short noun phrase about the customer's own thing, in the agent's voice.
 
     "My order still hasn't arrived" → "your order"; "our billing account was charged twice" →
-    "your billing account". ``None`` when the message names nothing of theirs.
+    "your billing account"; "my father passed away" → "your father". ``None`` when the message
+    names nothing of theirs.
     """
     for match in _POSSESSIVE.finditer(text):
         words: list[str] = []
         for word in match.group(2).split():
-            if word.lower() in _PHRASE_STOP:
+            lowered = word.lower().strip(".,;:!?")
+            # A past participle after the head noun is a verb ("my father passed away").
+            if lowered in _PHRASE_STOP or (words and lowered.endswith("ed")):
                 break
             words.append(word.strip(".,;:!?"))
+            if word[-1] in ".,;:!?":
+                break
         if words and words[0]:
             return "your " + " ".join(w for w in words if w)
     return None

@@ -162,11 +162,11 @@ def _summary(
 def _opening(topics: list[tuple[str, str]], asked_human: bool, name: str | None,
              issue: str | None) -> str:
     hello = f"Hi {name}, I'm [your name]" if name else "Hi, I'm [your name]"
-    about = issue or "what happened"
+    about = issue or "this"
     topic_names = {topic for topic, _ in topics}
     if "bereavement" in topic_names:
-        return (f"{hello}, and I'm so sorry for your loss. I've read everything you shared, so you "
-                f"won't need to explain it again; I'll take care of {about} personally.")
+        return (f"{hello}, and I'm so sorry for your loss. I've read everything you shared, so "
+                f"you won't need to explain it again; I'll take care of this personally.")
     if topic_names:
         return (f"{hello} from the team. Thank you for telling us about this: it needs a person, "
                 f"so I'm taking it over from here and I've read the conversation so far.")

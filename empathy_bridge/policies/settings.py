@@ -17,7 +17,15 @@ from datetime import date, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from empathy_bridge.schemas import EmotionalState, Priority, Tier, Trend, Visibility
@@ -51,8 +59,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _error(code: str, message: str, **ctx: Any) -> PydanticCustomError:
-    return PydanticCustomError(code, message, ctx or None)
+def _error(code: str, message: str, **values: Any) -> PydanticCustomError:
+    # Formatted here (pydantic's templates know no ``!r``); no context, so no second pass.
+    return PydanticCustomError(code, message.format(**values))
 
 
 # --- [sla] ----------------------------------------------------------------------------------
@@ -215,10 +224,11 @@ class SlaSettings(_Section):
                 raise _error("steps", "raise_on_cues.{kind}: must be between 0 and 4", kind=kind)
         return value
 
-    @model_validator(mode="after")
-    def _complete_matrix(self) -> SlaSettings:
+    @field_validator("matrix")
+    @classmethod
+    def _complete_matrix(cls, matrix: list[SlaRow]) -> list[SlaRow]:
         seen: set[tuple[Tier, str, str]] = set()
-        for row in self.matrix:
+        for row in matrix:
             key = (row.tier, row.channel, row.segment)
             if key in seen:
                 raise _error(
@@ -231,14 +241,14 @@ class SlaSettings(_Section):
         for tier in Tier:
             for visibility in ("public", "private"):
                 if not any(r.tier is tier and r.segment == "*" and r.channel in ("*", visibility)
-                           for r in self.matrix):
+                           for r in matrix):
                     raise _error(
                         "incomplete_matrix",
                         "matrix has no row for tier {tier!r} with segment '*' covering {vis} "
                         "interactions; add one with channel '*' or {vis!r}",
                         tier=tier.value, vis=visibility,
                     )
-        return self
+        return matrix
 
 
 # --- [routing] ------------------------------------------------------------------------------
@@ -333,25 +343,28 @@ class RoutingSettings(_Section):
     mode: Literal["first", "all"] = "first"
     rules: list[RoutingRule] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _no_dead_rules(self) -> RoutingSettings:
+    @field_validator("rules")
+    @classmethod
+    def _no_dead_rules(cls, rules: list[RoutingRule], info: ValidationInfo) -> list[RoutingRule]:
+        mode = info.data.get("mode", "first")
         names: set[str] = set()
-        for rule in self.rules:
+        for rule in rules:
             if rule.name in names:
                 raise _error("duplicate_name", "two rules are named {name!r}", name=rule.name)
             names.add(rule.name)
         stopping: dict[tuple[Any, ...], str] = {}
-        for index, rule in enumerate(self.rules):
+        for index, rule in enumerate(rules):
             signature = rule.when.signature()
             if signature in stopping:
                 raise _error(
                     "overlap",
-                    "rules {first!r} and {second!r} have identical conditions; in first-match mode "
-                    "{second!r} can never fire: merge them or set mode = \"all\"",
+                    "rules {first!r} and {second!r} have identical conditions and {first!r} "
+                    "stops evaluation, so {second!r} can never fire: merge them or set "
+                    "mode = \"all\"",
                     first=stopping[signature], second=rule.name,
                 )
-            if self.stops(rule):
-                if rule.when.is_empty() and index < len(self.rules) - 1:
+            if _stops(rule, mode):
+                if rule.when.is_empty() and index < len(rules) - 1:
                     raise _error(
                         "shadow",
                         "rule {name!r} matches everything and stops, so the rules after it never "
@@ -359,11 +372,15 @@ class RoutingSettings(_Section):
                         name=rule.name,
                     )
                 stopping[signature] = rule.name
-        return self
+        return rules
 
     def stops(self, rule: RoutingRule) -> bool:
         """Whether a match of ``rule`` ends evaluation."""
-        return rule.stop if rule.stop is not None else self.mode == "first"
+        return _stops(rule, self.mode)
+
+
+def _stops(rule: RoutingRule, mode: str) -> bool:
+    return rule.stop if rule.stop is not None else mode == "first"
 
 
 # --- [handoff] ------------------------------------------------------------------------------
