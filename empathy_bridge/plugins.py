@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "empathy_bridge.defaults.analyzer",
     "empathy_bridge.defaults.trajectory",
     "empathy_bridge.defaults.policies",
+    "empathy_bridge.defaults.social",
 )
 
 ALLOW_ENV = "EMPATHY_BRIDGE_PLUGINS"

@@ -77,11 +77,15 @@ def migrate(engine: Engine) -> int:
             f"store schema version {version} is newer than this empathy-bridge supports "
             f"({latest}): upgrade empathy-bridge"
         )
+    # Apply every migration not recorded yet (not only those above the highest): migrations
+    # are numbered by feature and may land out of order, and each creates its own tables.
+    with engine.connect() as conn:
+        applied = set(conn.execute(select(t.schema_version.c.version)).scalars())
     for number, _description, apply in MIGRATIONS:
-        if number <= version:
+        if number in applied:
             continue
         with engine.begin() as conn:
             apply(conn)
             conn.execute(t.schema_version.insert().values(version=number, applied_at=datetime.now(UTC)))
-        version = number
+        version = max(version, number)
     return version
