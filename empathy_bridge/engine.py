@@ -24,6 +24,7 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from empathy_bridge.adapter import Adapter, FetchBatch, SourceConfig
+from empathy_bridge.budget import ApiBudget, install_budget
 from empathy_bridge.config import (
     BridgeConfig,
     format_validation_error,
@@ -57,9 +58,10 @@ from empathy_bridge.schemas import (
     FieldUpdate,
     HandoffDecision,
     Interaction,
+    WriteResult,
 )
 from empathy_bridge.secrets import Secrets
-from empathy_bridge.store import DeadLetter, OutboxRow, Store
+from empathy_bridge.store import DeadLetter, DecisionRow, OutboxRow, Store, value_json
 
 __all__ = ["Bridge", "SyncReport"]
 
@@ -86,6 +88,7 @@ class SyncReport:
     write_calls: int = 0
     dead_letters: int = 0
     deleted: int = 0
+    reconciled: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     api_calls: dict[str, int] = field(default_factory=dict)
@@ -125,6 +128,8 @@ class Bridge:
         self.pm = plugin_manager
         self.secrets = secrets
         self.retry_policy = retry_policy or RetryPolicy()
+        #: API budgets shared by every source of this bridge (see :mod:`empathy_bridge.budget`).
+        self.budget = ApiBudget()
         self._store = store
         self._adapters: dict[str, Adapter] = {}
         registrations = collect_registrations(
@@ -195,8 +200,19 @@ class Bridge:
             if cfg is None:
                 known = ", ".join(self.source_configs) or "none configured"
                 raise ConfigError(f"unknown source {source!r} (configured: {known})")
-            self._adapters[source] = self.adapter_classes[cfg.adapter](source, cfg, self.secrets)
+            adapter = self.adapter_classes[cfg.adapter](source, cfg, self.secrets)
+            self._install_budget(adapter)
+            self._adapters[source] = adapter
         return self._adapters[source]
+
+    def _install_budget(self, adapter: Adapter) -> None:
+        """Throttle the adapter's HTTP sessions with the plan-sized API budget."""
+        tenant, platform = adapter.config.tenant, adapter.name
+        if adapter.plan_limits:
+            self.budget.set_plan(tenant, platform, adapter.plan_limits)
+        for session in adapter.http_sessions():
+            install_budget(session, self.budget, tenant=tenant, platform=platform,
+                           classify=adapter.classify_request)
 
     def close(self) -> None:
         """Close adapters and the store."""
@@ -426,19 +442,7 @@ class Bridge:
             report.planned += len(updates)
             with store.transaction() as conn:
                 store.save_analyses(conn, [(i, fps[i.native_id], c) for i, c in analysed])
-                for plan in plans:
-                    p = plan.decisions.priority
-                    store.save_decision(
-                        conn,
-                        source,
-                        plan.conversation.conversation_id,
-                        plan.interaction.native_id,
-                        _decisions_json(plan),
-                        p.priority.value if p else None,
-                        (p.tier if p else plan.context.tier).value,
-                        p.due_at if p else None,
-                        plan.decisions.handoff.handoff if plan.decisions.handoff else None,
-                    )
+                store.save_decisions(conn, source, [_decision_row(plan) for plan in plans])
                 store.enqueue(conn, updates)
                 letters = [
                     store.add_dead_letter(
@@ -474,24 +478,94 @@ class Bridge:
         self._notify_dead_letters(letters)
 
     def _drain(self, adapter: Adapter, report: SyncReport, *, full_batches_only: bool) -> None:
-        """Write pending outbox rows in platform-sized batches, most urgent records first."""
+        """Write pending outbox rows in platform-sized batches, most urgent records first.
+
+        Rows are marked ``in_flight`` in a committed transaction before the platform call, so a
+        crash between the call and its bookkeeping is noticed: :meth:`_reconcile` settles such
+        rows on the next drain without writing twice.
+        """
         source = adapter.source_name
         size = adapter.write_batch_size
+        self._reconcile(adapter, report)
         while True:
             with _Clock(report, "store"):
                 rows = self.store.pending_records(source, size)
             records = {r.update.record_id for r in rows}
             if not rows or (full_batches_only and len(records) < size):
                 return
+            with _Clock(report, "store"):
+                self.store.set_status(None, rows, "in_flight")
+            attempts = 0
+
+            def attempt(rows: Sequence[OutboxRow] = rows) -> list[WriteResult]:
+                nonlocal attempts
+                attempts += 1
+                if attempts == 1:
+                    return adapter.apply([r.update for r in rows])
+                # A retried call may follow one that landed before its answer was lost:
+                # send only what the platform does not hold yet.
+                confirmed = self._confirmed(adapter, rows)
+                todo = [r.update for r in rows if r.id not in confirmed]
+                settled = {r.update.record_id for r in rows} - {u.record_id for u in todo}
+                results = adapter.apply(todo) if todo else []
+                return [*results, *(WriteResult(record_id=rid, success=True) for rid in settled)]
+
             with _Clock(report, "write"):
                 try:
-                    batch = [r.update for r in rows]
-                    results = self.retry_policy.call(partial(adapter.apply, batch))
+                    results = self.retry_policy.call(attempt)
                 except RetriableError:
+                    # The outcome is unknown: the rows stay in flight for the next reconcile.
                     self.store.bump_attempts(rows)
+                    raise
+                except (FatalError, QuotaExhaustedError, SkippableError):
+                    if attempts <= 1:
+                        # Refused before anything was written (credentials, budget): re-queue.
+                        self.store.set_status(None, rows, "pending")
                     raise
                 report.write_calls += 1
             self._settle(source, rows, results, report)
+
+    def _reconcile(self, adapter: Adapter, report: SyncReport) -> None:
+        """Settle rows left in flight by a crash or an unanswered call.
+
+        Rows whose value the platform already holds (per :meth:`Adapter.read_fields`) are
+        recorded as written without a call; the others go back to pending.
+        """
+        source = adapter.source_name
+        while True:
+            with _Clock(report, "store"):
+                rows = self.store.pending_records(
+                    source, adapter.write_batch_size, status="in_flight"
+                )
+            if not rows:
+                return
+            with _Clock(report, "write"):
+                confirmed = self._confirmed(adapter, rows)
+            done = [r for r in rows if r.id in confirmed]
+            with _Clock(report, "store"), self.store.transaction() as conn:
+                self.store.mark_written(conn, done)
+                self.store.set_status(conn, [r for r in rows if r.id not in confirmed], "pending")
+            report.reconciled += len(done)
+            log.info(
+                "reconciled %d in-flight writes of %s (%d already on the platform)",
+                len(rows),
+                source,
+                len(done),
+            )
+
+    def _confirmed(self, adapter: Adapter, rows: Sequence[OutboxRow]) -> set[int]:
+        """Ids of outbox rows whose value the platform already holds (empty: cannot tell)."""
+        records = sorted({r.update.record_id for r in rows})
+        fields = sorted({r.update.field for r in rows})
+        current = self.retry_policy.call(partial(adapter.read_fields, records, fields))
+        if current is None:
+            return set()
+        return {
+            r.id
+            for r in rows
+            if (r.update.record_id, r.update.field) in current
+            and _holds(r.update, current[(r.update.record_id, r.update.field)])
+        }
 
     def _settle(
         self, source: str, rows: Sequence[OutboxRow], results: Sequence[Any], report: SyncReport
@@ -587,6 +661,29 @@ def _failure(pm: pluggy.PluginManager, conversation: Conversation, exc: Exceptio
         plugin=blame(pm, exc),
         payload=latest.model_dump_json(),
     )
+
+
+def _decision_row(plan: ConversationPlan) -> DecisionRow:
+    p = plan.decisions.priority
+    handoff = plan.decisions.handoff
+    return DecisionRow(
+        conversation_id=plan.conversation.conversation_id,
+        native_id=plan.interaction.native_id,
+        payload=_decisions_json(plan),
+        priority=p.priority.value if p else None,
+        tier=(p.tier if p else plan.context.tier).value,
+        due_at=p.due_at if p else None,
+        handoff=handoff.handoff if handoff else None,
+    )
+
+
+def _holds(update: FieldUpdate, current: Any) -> bool:
+    """Whether a platform value already reflects ``update``."""
+    if update.op == "set":
+        return value_json(current) == value_json(update.value)
+    have = set(current) if isinstance(current, list | tuple | set) else set()
+    wanted = set(update.value) if isinstance(update.value, list | tuple) else {update.value}
+    return wanted <= have if update.op == "add_tags" else not wanted & have
 
 
 def _decisions_json(plan: ConversationPlan) -> str:

@@ -1,5 +1,12 @@
 """State store: cursors, interaction ledger, analyses, outbox, write-back ledger, dead letters."""
 
-from empathy_bridge.store.store import DeadLetter, OutboxRow, Store, fingerprint, value_json
+from empathy_bridge.store.store import (
+    DeadLetter,
+    DecisionRow,
+    OutboxRow,
+    Store,
+    fingerprint,
+    value_json,
+)
 
-__all__ = ["DeadLetter", "OutboxRow", "Store", "fingerprint", "value_json"]
+__all__ = ["DeadLetter", "DecisionRow", "OutboxRow", "Store", "fingerprint", "value_json"]

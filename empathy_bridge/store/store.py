@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     and_,
     create_engine,
     delete,
@@ -37,7 +38,10 @@ from empathy_bridge.schemas import EmotionalContext, FieldUpdate, Interaction
 from empathy_bridge.store import tables as t
 from empathy_bridge.store.migrations import migrate
 
-__all__ = ["DeadLetter", "OutboxRow", "Store", "value_json"]
+__all__ = ["DeadLetter", "DecisionRow", "OutboxRow", "Store", "value_json"]
+
+# Outbox rows not settled yet: queued, or handed to the platform without a recorded outcome.
+_OPEN = ("pending", "in_flight")
 
 # SQLite caps bound parameters per statement; chunk IN-lists below it.
 _CHUNK = 500
@@ -63,6 +67,19 @@ class DeadLetter:
     analyzer_version: str | None
     created_at: datetime
     fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """The decisions of one conversation, as stored (payload is their JSON)."""
+
+    conversation_id: str
+    native_id: str
+    payload: str
+    priority: str | None
+    tier: str | None
+    due_at: datetime | None
+    handoff: bool | None
 
 
 @dataclass(frozen=True)
@@ -223,20 +240,9 @@ class Store:
         """Upsert interactions, fingerprints and contexts within the caller's transaction."""
         if not items:
             return
-        keys = [(i.source, i.native_id) for i, _, _ in items]
-        for chunk in _chunks(keys, 400):
-            conn.execute(
-                delete(t.interactions).where(
-                    tuple_(t.interactions.c.source, t.interactions.c.native_id).in_(chunk)
-                )
-            )
-            conn.execute(
-                delete(t.analyses).where(
-                    tuple_(t.analyses.c.source, t.analyses.c.native_id).in_(chunk)
-                )
-            )
-        conn.execute(
-            t.interactions.insert(),
+        _upsert(
+            conn,
+            t.interactions,
             [
                 {
                     "source": i.source,
@@ -254,8 +260,9 @@ class Store:
                 for i, fp, _ in items
             ],
         )
-        conn.execute(
-            t.analyses.insert(),
+        _upsert(
+            conn,
+            t.analyses,
             [
                 {
                     "source": i.source,
@@ -377,36 +384,34 @@ class Store:
         context = EmotionalContext.model_validate_json(row.context) if row.context else None
         return Interaction.model_validate_json(row.payload), context
 
-    def save_decision(
-        self,
-        conn: Connection,
-        source: str,
-        conversation_id: str,
-        native_id: str,
-        payload: str,
-        priority: str | None,
-        tier: str | None,
-        due_at: datetime | None,
-        handoff: bool | None,
-    ) -> None:
-        """Store the latest decisions of a conversation (replacing the previous ones)."""
-        conn.execute(
-            delete(t.decisions).where(
-                t.decisions.c.source == source, t.decisions.c.conversation_id == conversation_id
+    def save_decisions(self, conn: Connection, source: str, rows: Sequence[DecisionRow]) -> None:
+        """Store the latest decisions of conversations, replacing their previous ones."""
+        if not rows:
+            return
+        latest = {row.conversation_id: row for row in rows}
+        for chunk in _chunks(list(latest)):
+            conn.execute(
+                delete(t.decisions).where(
+                    t.decisions.c.source == source, t.decisions.c.conversation_id.in_(chunk)
+                )
             )
-        )
+        now = _now()
         conn.execute(
-            t.decisions.insert().values(
-                source=source,
-                conversation_id=conversation_id,
-                native_id=native_id,
-                priority=priority,
-                tier=tier,
-                due_at=due_at,
-                handoff=None if handoff is None else int(handoff),
-                decided_at=_now(),
-                payload=payload,
-            )
+            t.decisions.insert(),
+            [
+                {
+                    "source": source,
+                    "conversation_id": row.conversation_id,
+                    "native_id": row.native_id,
+                    "priority": row.priority,
+                    "tier": row.tier,
+                    "due_at": row.due_at,
+                    "handoff": None if row.handoff is None else int(row.handoff),
+                    "decided_at": now,
+                    "payload": row.payload,
+                }
+                for row in latest.values()
+            ],
         )
 
     def delete_conversations(
@@ -447,7 +452,7 @@ class Store:
                     delete(t.outbox).where(
                         t.outbox.c.source == source,
                         t.outbox.c.record_id.in_(record_ids),
-                        t.outbox.c.status == "pending",
+                        t.outbox.c.status.in_(_OPEN),
                     )
                 )
                 conn.execute(
@@ -489,7 +494,7 @@ class Store:
                     select(t.outbox.c.record_id, t.outbox.c.field, t.outbox.c.value)
                     .where(
                         t.outbox.c.source == source,
-                        t.outbox.c.status == "pending",
+                        t.outbox.c.status.in_(_OPEN),
                         t.outbox.c.record_id.in_(chunk),
                     )
                     .order_by(t.outbox.c.id)
@@ -505,15 +510,19 @@ class Store:
         """
         if not updates:
             return
+        # Supersede older pending rows of the same (record, field) in a few statements.
+        by_source: dict[str, set[tuple[str, str]]] = {}
         for update_ in updates:
-            conn.execute(
-                delete(t.outbox).where(
-                    t.outbox.c.source == update_.source,
-                    t.outbox.c.record_id == update_.record_id,
-                    t.outbox.c.field == update_.field,
-                    t.outbox.c.status == "pending",
+            by_source.setdefault(update_.source, set()).add((update_.record_id, update_.field))
+        for source, keys in by_source.items():
+            for chunk in _chunks(sorted(keys), 400):
+                conn.execute(
+                    delete(t.outbox).where(
+                        t.outbox.c.source == source,
+                        t.outbox.c.status == "pending",
+                        tuple_(t.outbox.c.record_id, t.outbox.c.field).in_(chunk),
+                    )
                 )
-            )
         now = _now()
         conn.execute(
             t.outbox.insert(),
@@ -536,21 +545,26 @@ class Store:
 
     def pending_count(self, source: str | None = None) -> int:
         """How many outbox rows wait to be written."""
-        query = select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "pending")
+        query = select(func.count()).select_from(t.outbox).where(t.outbox.c.status.in_(_OPEN))
         if source is not None:
             query = query.where(t.outbox.c.source == source)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def pending_records(self, source: str, max_records: int) -> list[OutboxRow]:
-        """Pending rows of up to ``max_records`` records, most urgent records first."""
+    def pending_records(
+        self, source: str, max_records: int, status: str = "pending"
+    ) -> list[OutboxRow]:
+        """Pending rows of up to ``max_records`` records, most urgent records first.
+
+        ``status="in_flight"`` lists rows handed to the platform without a recorded outcome.
+        """
         with self.engine.connect() as conn:
             urgency = func.max(t.outbox.c.priority_rank).label("urgency")
             first = func.min(t.outbox.c.id).label("first")
             records = (
                 conn.execute(
                     select(t.outbox.c.record_id, urgency, first)
-                    .where(t.outbox.c.source == source, t.outbox.c.status == "pending")
+                    .where(t.outbox.c.source == source, t.outbox.c.status == status)
                     .group_by(t.outbox.c.record_id)
                     .order_by(urgency.desc(), first)
                     .limit(max_records)
@@ -564,7 +578,7 @@ class Store:
                     select(t.outbox)
                     .where(
                         t.outbox.c.source == source,
-                        t.outbox.c.status == "pending",
+                        t.outbox.c.status == status,
                         t.outbox.c.record_id.in_(chunk),
                     )
                     .order_by(t.outbox.c.id)
@@ -598,24 +612,27 @@ class Store:
         for row in rows:
             u = row.update
             ledger_rows[(u.source, u.record_id, u.field)] = value_json(u.value)
-        keys = list(ledger_rows)
-        for chunk in _chunks(keys, 300):
-            conn.execute(
-                delete(t.writeback_ledger).where(
-                    tuple_(
-                        t.writeback_ledger.c.source,
-                        t.writeback_ledger.c.record_id,
-                        t.writeback_ledger.c.field,
-                    ).in_(chunk)
-                )
-            )
-        conn.execute(
-            t.writeback_ledger.insert(),
+        _upsert(
+            conn,
+            t.writeback_ledger,
             [
                 {"source": s, "record_id": r, "field": f, "value": v, "written_at": now}
                 for (s, r, f), v in ledger_rows.items()
             ],
         )
+
+    def set_status(self, conn: Connection | None, rows: Sequence[OutboxRow], status: str) -> None:
+        """Move outbox rows to ``status`` (``"in_flight"`` before a write, ``"pending"`` back).
+
+        Without ``conn`` the change commits at once: an in-flight mark must be durable *before*
+        the platform call it guards.
+        """
+        if conn is None:
+            with self.transaction() as own:
+                self.set_status(own, rows, status)
+            return
+        for chunk in _chunks([r.id for r in rows]):
+            conn.execute(update(t.outbox).where(t.outbox.c.id.in_(chunk)).values(status=status))
 
     def mark_failed(self, conn: Connection, rows: Sequence[OutboxRow]) -> None:
         """Take rows out of the outbox after a permanent failure (they are dead-lettered)."""
@@ -758,6 +775,32 @@ def fingerprint(interaction: Interaction) -> str:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return digest.hexdigest()
+
+
+def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows, replacing those with the same primary key, in one statement per batch.
+
+    Uses the dialect's native upsert (SQLite and PostgreSQL ``ON CONFLICT``), which is far
+    cheaper than delete-then-insert with row-value IN lists; other dialects fall back to that.
+    """
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    name = conn.dialect.name
+    if name in ("sqlite", "postgresql"):
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        stmt = (sqlite.insert if name == "sqlite" else postgresql.insert)(table)
+        others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=others), rows)
+        return
+    for chunk in _chunks(rows, 300):
+        conn.execute(
+            delete(table).where(
+                tuple_(*(table.c[k] for k in keys)).in_([tuple(r[k] for k in keys) for r in chunk])
+            )
+        )
+    conn.execute(table.insert(), rows)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
