@@ -1,0 +1,194 @@
+"""The Zendesk Support adapter: incremental read, batched write-back, field provisioning."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, cast
+
+from empathy_bridge.adapter import (
+    Adapter,
+    Decisions,
+    FetchBatch,
+    FieldCheck,
+    SourceConfig,
+)
+from empathy_bridge.errors import RetriableError, SkippableError
+from empathy_bridge.retry import RetryPolicy
+from empathy_bridge.schemas import (
+    Conversation,
+    EmotionalContext,
+    FieldUpdate,
+    Party,
+    WriteResult,
+)
+from empathy_bridge.secrets import Secrets
+from empathy_bridge_zendesk.config import ZendeskConfig
+from empathy_bridge_zendesk.export import ExportReader, UserDirectory
+from empathy_bridge_zendesk.fields import check_fields, create_missing, list_fields
+from empathy_bridge_zendesk.transport import ZendeskHttp
+from empathy_bridge_zendesk.writeback import (
+    TicketChange,
+    build_changes,
+    plan_ticket,
+    results_from_job,
+)
+
+__all__ = ["ZendeskAdapter"]
+
+#: Zendesk's limit of tickets per ``update_many`` call.
+UPDATE_MANY_MAX = 100
+
+_TicketMeta = tuple[str | None, tuple[str, ...]]
+
+
+class ZendeskAdapter(Adapter):
+    """Reads tickets, comments and CSAT from Zendesk Support and writes results back.
+
+    Cost of a cycle (see ``docs/adapters/zendesk.md``): one export page per 1,000 changed
+    tickets, about one events page per 1,000 ticket updates, and for write-back one
+    ``update_many`` plus one job-status poll per 100 tickets.
+    """
+
+    name: ClassVar[str] = "zendesk"
+    config_model: ClassVar[type[SourceConfig]] = ZendeskConfig
+    write_batch_size: ClassVar[int] = UPDATE_MANY_MAX
+
+    def __init__(self, source_name: str, config: SourceConfig, secrets: Secrets) -> None:
+        super().__init__(source_name, config, secrets)
+        self.cfg = cast(ZendeskConfig, config)
+        #: Retry policy for every HTTP call; replace before the first call to tune it.
+        self.retry_policy = RetryPolicy(attempts=self.cfg.retry_attempts,
+                                        max_seconds=self.cfg.retry_max_seconds)
+        #: Sleep between job-status polls (tests may swap it).
+        self.sleep: Callable[[float], None] = time.sleep
+        self._http: ZendeskHttp | None = None
+        self._users: UserDirectory | None = None
+        self._field_ids: dict[str, int] = self.cfg.fields.configured()
+        # Current priority and tags of recently fetched tickets: plan_writeback compares with
+        # these rather than with stored history, which may predate a human's change.
+        self._tickets: collections.OrderedDict[str, _TicketMeta] = collections.OrderedDict()
+        self._tickets_max = 50_000
+
+    @property
+    def http(self) -> ZendeskHttp:
+        """The zenpy-backed HTTP client (built on first use, so credentials are read lazily)."""
+        if self._http is None:
+            self._http = ZendeskHttp(self.cfg, self.secrets, self.api_calls, self.retry_policy)
+        return self._http
+
+    @property
+    def users(self) -> UserDirectory:
+        """Users seen so far (requesters and comment authors)."""
+        if self._users is None:
+            self._users = UserDirectory(self.http)
+        return self._users
+
+    # -- read -------------------------------------------------------------------------------
+
+    def fetch(self, cursor: str | None) -> Iterator[FetchBatch]:
+        """Batches of changed tickets' new comments (and CSAT answers) since ``cursor``."""
+        reader = ExportReader(self.http, self.cfg, self.source_name, self.users,
+                              self._remember_ticket)
+        yield from reader.batches(cursor)
+
+    def _remember_ticket(self, ticket: Mapping[str, Any]) -> None:
+        key = str(ticket["id"])
+        priority = ticket.get("priority")
+        self._tickets[key] = (str(priority) if priority else None,
+                              tuple(str(t) for t in ticket.get("tags") or ()))
+        self._tickets.move_to_end(key)
+        while len(self._tickets) > self._tickets_max:
+            self._tickets.popitem(last=False)
+
+    def parties(self) -> Mapping[str, Party]:
+        """Users seen during fetches, as parties (customers and agents)."""
+        if self._users is None:
+            return {}
+        out: dict[str, Party] = {}
+        for user in self._users.users.values():
+            role = "customer" if user.role == "end-user" else "agent"
+            out[str(user.id)] = Party(source=self.source_name, id=str(user.id), role=role,
+                                      name=user.name, handle=user.email)
+        return out
+
+    # -- write ------------------------------------------------------------------------------
+
+    def plan_writeback(self, conversation: Conversation, context: EmotionalContext,
+                       decisions: Decisions) -> list[FieldUpdate]:
+        """Custom fields, our prefixed tags and a raised priority for the conversation's ticket."""
+        messages = [i for i in conversation.interactions if i.kind != "survey"]
+        latest = max(messages or conversation.interactions,
+                     key=lambda i: (i.updated_at or i.created_at, i.created_at))
+        ticket_id = latest.target_record
+        meta = self._tickets.get(ticket_id)
+        priority, tags = meta if meta is not None else (latest.native_priority,
+                                                        latest.native_tags)
+        return plan_ticket(
+            source=self.source_name, ticket_id=ticket_id, context=context, decisions=decisions,
+            field_ids=self._field_ids, tag_prefix=self.cfg.tag_prefix if self.cfg.write_tags
+            else None, native_priority=priority, native_tags=tags,
+            write_priority=self.cfg.write_priority,
+        )
+
+    def apply(self, updates: Sequence[FieldUpdate]) -> list[WriteResult]:
+        """One ``update_many`` per 100 tickets, each job polled until it finishes."""
+        changes, rejected = build_changes(updates)
+        results = list(rejected.values())
+        for start in range(0, len(changes), UPDATE_MANY_MAX):
+            chunk = changes[start:start + UPDATE_MANY_MAX]
+            try:
+                results.extend(self._update_many(chunk))
+            except SkippableError as exc:
+                # The whole request was refused (4xx): each ticket becomes a dead letter.
+                results.extend(WriteResult(record_id=str(c.ticket_id), success=False,
+                                           error=str(exc), error_code=exc.code) for c in chunk)
+        return results
+
+    def _update_many(self, chunk: list[TicketChange]) -> list[WriteResult]:
+        answer = self.http.put(self.http.url("/tickets/update_many.json"),
+                               {"tickets": [c.payload() for c in chunk]},
+                               f"queueing an update of {len(chunk)} tickets")
+        job = answer.get("job_status") or {}
+        return results_from_job(chunk, self._await_job(job))
+
+    def _await_job(self, job: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Poll a job status until ``completed`` or ``failed``."""
+        job_id = job.get("id")
+        if not job_id:
+            raise RetriableError("Zendesk queued an update without a job id")
+        url = self.http.url(f"/job_statuses/{job_id}.json")
+        deadline = time.monotonic() + self.cfg.job_timeout_seconds
+        delay = 0.0
+        while job.get("status") not in ("completed", "failed"):
+            if time.monotonic() > deadline:
+                raise RetriableError(f"Zendesk job {job_id} still {job.get('status')} after "
+                                     f"{self.cfg.job_timeout_seconds:.0f}s")
+            if delay:
+                self.sleep(delay)
+            job = self.http.get(url, f"polling job {job_id}").get("job_status") or {}
+            delay = min(max(delay * 2, 0.05), 2.0)
+        return job
+
+    # -- fields -----------------------------------------------------------------------------
+
+    def check_fields(self) -> list[FieldCheck]:
+        """Each configured field: does it exist, with a type that can hold the value?"""
+        ids: dict[str, int | None] = dict(self._field_ids)
+        return check_fields(self.cfg, ids, list_fields(self.http))
+
+    def create_fields(self) -> list[FieldCheck]:
+        """Create missing fields; this adapter instance writes to the new ids at once."""
+        checks = self.check_fields()
+        created = create_missing(self.http, self.cfg, checks)
+        self._field_ids.update(created)
+        return [dataclasses.replace(c, detail=f"{c.detail}; created: set fields.{c.name} = "
+                                    f"{created[c.name]} in the config")
+                if c.name in created else c for c in self.check_fields()]
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        if self._http is not None:
+            self._http.close()

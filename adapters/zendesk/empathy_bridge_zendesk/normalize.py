@@ -1,0 +1,265 @@
+"""Zendesk payloads -> canonical :class:`~empathy_bridge.schemas.Interaction` objects.
+
+Pure functions over already-decoded JSON, so they are tested without a network. Loop
+prevention depends on one property kept here: an unchanged comment always yields the same
+text, author and visibility, whatever else changed on its ticket (tags, fields, priority are
+metadata, never part of ``text``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import JsonValue
+
+from empathy_bridge.schemas import AuthorRole, Interaction, Party, Visibility
+from empathy_bridge.text import clean_text
+
+__all__ = [
+    "Comment",
+    "UserInfo",
+    "comment_from_api",
+    "comment_from_event",
+    "comment_text",
+    "parse_time",
+    "rating_interaction",
+    "ticket_interactions",
+]
+
+#: Zendesk ``via.channel`` -> canonical channel.
+_CHANNELS = {
+    "email": "email", "web": "web", "web_form": "web", "web_widget": "chat", "chat": "chat",
+    "native_messaging": "chat", "voice": "voice", "phone": "voice", "api": "api",
+    "mobile": "mobile", "mobile_sdk": "mobile", "twitter": "social", "facebook": "social",
+    "instagram_dm": "social", "whatsapp": "chat", "sms": "sms",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """What we keep about a Zendesk user: enough for the Party and the author role."""
+
+    id: int
+    name: str | None
+    email: str | None
+    role: str | None
+    organization_id: int | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> UserInfo:
+        """Build from a ``users[]`` entry (side-load or show_many)."""
+        org = data.get("organization_id")
+        return cls(id=int(data["id"]), name=data.get("name"), email=data.get("email"),
+                   role=data.get("role"), organization_id=int(org) if org else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """One ticket comment, from the ticket-events export or ``/tickets/{id}/comments``."""
+
+    id: int
+    ticket_id: int
+    author_id: int | None
+    public: bool
+    body: str | None
+    html_body: str | None
+    channel: str | None
+    created_at: str
+    timestamp: int
+    is_description: bool = False
+
+
+def parse_time(value: Any) -> datetime:
+    """A Zendesk ISO-8601 timestamp (``2026-11-27T10:00:00Z``) as an aware UTC datetime."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"missing or malformed timestamp {value!r}")
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _via_channel(via: Any) -> str | None:
+    if isinstance(via, Mapping):
+        channel = via.get("channel")
+        return str(channel) if channel is not None else None
+    return None
+
+
+def comment_from_event(event: Mapping[str, Any], child: Mapping[str, Any]) -> Comment:
+    """A ``Comment`` child event of an incremental ticket-events audit."""
+    return Comment(
+        id=int(child["id"]), ticket_id=int(event["ticket_id"]),
+        author_id=_opt_int(child.get("author_id")), public=bool(child.get("public", True)),
+        body=child.get("body") or child.get("plain_body"), html_body=child.get("html_body"),
+        channel=_via_channel(child.get("via")) or _via_channel(event.get("via")),
+        created_at=str(child.get("created_at") or event.get("created_at") or ""),
+        timestamp=int(event.get("timestamp") or 0),
+        is_description=event.get("event_type") == "Create",
+    )
+
+
+def comment_from_api(ticket_id: int, data: Mapping[str, Any], index: int) -> Comment:
+    """An entry of ``GET /api/v2/tickets/{id}/comments``; the first one is the description."""
+    created = str(data.get("created_at") or "")
+    return Comment(
+        id=int(data["id"]), ticket_id=ticket_id, author_id=_opt_int(data.get("author_id")),
+        public=bool(data.get("public", True)), body=data.get("body") or data.get("plain_body"),
+        html_body=data.get("html_body"), channel=_via_channel(data.get("via")),
+        created_at=created, timestamp=int(parse_time(created).timestamp()) if created else 0,
+        is_description=index == 0,
+    )
+
+
+def _opt_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _party(source: str, user: UserInfo | None, user_id: int, role: AuthorRole) -> Party:
+    if user is None:
+        return Party(source=source, id=str(user_id), role=role)
+    return Party(source=source, id=str(user_id), role=role, name=user.name, handle=user.email,
+                 organization_id=str(user.organization_id) if user.organization_id else None)
+
+
+def author_role(comment: Comment, requester_id: int | None, user: UserInfo | None,
+                bot_channels: frozenset[str], bot_user_ids: frozenset[int]) -> AuthorRole:
+    """Who wrote a comment: bot (by ``via`` or configured id), customer, or agent.
+
+    End users cannot write private notes, so a private comment by an unknown author is an
+    agent's; a public one by an unknown author counts as the customer's only if they requested
+    the ticket.
+    """
+    if (comment.channel in bot_channels) or (comment.author_id in bot_user_ids):
+        return AuthorRole.BOT
+    if comment.author_id is None or comment.author_id < 0:
+        return AuthorRole.SYSTEM
+    if user is not None and user.role is not None:
+        return AuthorRole.CUSTOMER if user.role == "end-user" else AuthorRole.AGENT
+    if comment.author_id == requester_id and comment.public:
+        return AuthorRole.CUSTOMER
+    return AuthorRole.AGENT
+
+
+_MARKUP = re.compile(r"</?(?:p|div|br|table|tr|td|span|a|b|i|ul|ol|li|html|body)\b", re.I)
+
+
+def comment_text(comment: Comment) -> str:
+    """Plain text of a comment, capped at the stored maximum.
+
+    Zendesk's ``body`` is already plain text, so the costly HTML parse runs only when there
+    is no ``body`` or when the body itself carries markup (mail integrations that paste HTML).
+    """
+    body = comment.body
+    if body and not ("<" in body and _MARKUP.search(body)):
+        return clean_text(body)[0]
+    if body:
+        return clean_text(body, is_html=True)[0]
+    return clean_text(comment.html_body, is_html=True)[0]
+
+
+def _native_fields(ticket: Mapping[str, Any]) -> dict[str, JsonValue]:
+    fields: dict[str, JsonValue] = {}
+    for item in ticket.get("custom_fields") or ():
+        if isinstance(item, Mapping) and "id" in item:
+            value = item.get("value")
+            fields[f"custom_fields.{item['id']}"] = (
+                value if isinstance(value, str | int | float | bool) or value is None
+                else str(value))
+    for key in ("group_id", "assignee_id", "organization_id", "type"):
+        if ticket.get(key) is not None:
+            fields[key] = ticket[key]
+    fields["subject"] = str(ticket.get("subject") or "")[:500]
+    return fields
+
+
+def ticket_interactions(
+    source: str,
+    ticket: Mapping[str, Any],
+    comments: Iterable[Comment],
+    users: Mapping[int, UserInfo],
+    *,
+    bot_channels: frozenset[str],
+    bot_user_ids: frozenset[int],
+    parties: dict[tuple[int, AuthorRole], Party] | None = None,
+) -> list[Interaction]:
+    """The canonical interactions for ``comments`` of ``ticket``, oldest first.
+
+    ``parties`` is a cache of built :class:`Party` objects shared across calls (they are
+    immutable), which saves validating the same agent thousands of times.
+
+    Raises ``ValueError``/``KeyError`` on a malformed record; the caller dead-letters it.
+    """
+    if parties is None:
+        parties = {}
+    ticket_id = int(ticket["id"])
+    requester_id = _opt_int(ticket.get("requester_id"))
+    requester = users.get(requester_id) if requester_id is not None else None
+    customer = (_party(source, requester, requester_id, AuthorRole.CUSTOMER)
+                if requester_id is not None else None)
+    priority = ticket.get("priority")
+    tags = tuple(str(t) for t in ticket.get("tags") or ())
+    native_fields = _native_fields(ticket)
+    ticket_channel = _CHANNELS.get(_via_channel(ticket.get("via")) or "", "web")
+    updated = ticket.get("updated_at")
+    updated_at = parse_time(updated) if updated else None
+    group = ticket.get("group_id")
+    out: list[Interaction] = []
+    for comment in sorted(comments, key=lambda c: (c.timestamp, c.id)):
+        user = users.get(comment.author_id) if comment.author_id is not None else None
+        role = author_role(comment, requester_id, user, bot_channels, bot_user_ids)
+        text = comment_text(comment)
+        author = None
+        if comment.author_id is not None:
+            key = (comment.author_id, role)
+            author = parties.get(key)
+            if author is None:
+                author = parties[key] = _party(source, user, comment.author_id, role)
+        out.append(Interaction(
+            source=source, native_id=str(comment.id), conversation_id=str(ticket_id),
+            record_id=str(ticket_id),
+            channel=_CHANNELS.get(comment.channel or "", ticket_channel),
+            kind="ticket" if comment.is_description else "comment",
+            author=author, author_role=role, customer=customer,
+            visibility=Visibility.PUBLIC if comment.public else Visibility.PRIVATE,
+            text=text, created_at=parse_time(comment.created_at or comment.timestamp),
+            updated_at=updated_at, native_status=ticket.get("status"),
+            native_priority=str(priority) if priority else None, native_tags=tags,
+            native_fields=native_fields, team=str(group) if group is not None else None,
+        ))
+    return out
+
+
+def rating_interaction(source: str, rating: Mapping[str, Any],
+                       users: Mapping[int, UserInfo]) -> Interaction | None:
+    """A satisfaction rating as a survey interaction of its ticket; ``None`` if unanswered."""
+    score = rating.get("score")
+    if score not in ("good", "bad"):
+        return None  # "offered"/"unoffered": the customer has not answered
+    requester_id = _opt_int(rating.get("requester_id"))
+    user = users.get(requester_id) if requester_id is not None else None
+    party = (_party(source, user, requester_id, AuthorRole.CUSTOMER)
+             if requester_id is not None else None)
+    comment, _ = clean_text(rating.get("comment"))
+    text = comment or ("Rated the support good" if score == "good" else "Rated the support bad")
+    fields: dict[str, JsonValue] = {"score": score}
+    if rating.get("reason"):
+        fields["reason"] = str(rating["reason"])
+    return Interaction(
+        source=source, native_id=f"csat-{rating['id']}", conversation_id=str(rating["ticket_id"]),
+        record_id=str(rating["ticket_id"]), channel="survey", kind="survey", author=party,
+        author_role=AuthorRole.CUSTOMER, customer=party, visibility=Visibility.PRIVATE,
+        text=text, created_at=parse_time(rating.get("created_at")),
+        updated_at=parse_time(rating["updated_at"]) if rating.get("updated_at") else None,
+        native_fields=fields,
+    )
