@@ -1,0 +1,25 @@
+"""Entry point of the ``empathy_bridge`` plugin group: the Salesforce adapter and sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from empathy_bridge.adapter import Adapter
+from empathy_bridge.hookspecs import hookimpl
+from empathy_bridge_salesforce.adapter import SalesforceAdapter
+from empathy_bridge_salesforce.sandbox import make_sandbox
+
+__all__ = ["empathy_bridge_register_adapters", "empathy_bridge_register_sandboxes"]
+
+
+@hookimpl
+def empathy_bridge_register_adapters(register: Callable[[type[Adapter]], None]) -> None:
+    """Register the ``salesforce`` adapter."""
+    register(SalesforceAdapter)
+
+
+@hookimpl
+def empathy_bridge_register_sandboxes(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    """Register the ``salesforce`` sandbox (HTTPS on loopback with a throwaway CA)."""
+    register("salesforce", make_sandbox)
