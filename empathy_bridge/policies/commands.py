@@ -71,7 +71,12 @@ def explain(config_path: Path, native_id: str, source: str | None, as_json: bool
             interactions=tuple(i for i, _ in items),
             contexts={i.native_id: c for i, c in items if c is not None},
             customer=interaction.customer)
-        conversation = bridge._with_contexts(conversation)
+        missing = [i for i in conversation.interactions if i.native_id not in conversation.contexts]
+        if missing:
+            contexts = dict(conversation.contexts)
+            contexts.update(zip([i.native_id for i in missing], bridge.analyze_many(missing),
+                                strict=True))
+            conversation = conversation.model_copy(update={"contexts": contexts})
         context = conversation.contexts[interaction.native_id]
         trajectory = bridge.pm.hook.empathy_bridge_analyze_conversation(
             conversation=conversation, config=bridge.config)

@@ -109,16 +109,16 @@ def test_report_detects_a_known_simulated_effect() -> None:
         assert csat.ci_low < csat.mean < csat.ci_high
         assert csat.ci_high - csat.ci_low < 0.06
     comparison = {c.metric: c for c in report.comparisons}
-    csat = comparison["csat"]
-    assert csat.test == "two-proportion z-test"
-    assert csat.significant and csat.p_value is not None and csat.p_value < 1e-4
-    assert csat.difference is not None and abs(csat.difference - 0.08) < 0.03
+    lift = comparison["csat"]
+    assert lift.test == "two-proportion z-test"
+    assert lift.significant and lift.p_value is not None and lift.p_value < 1e-4
+    assert lift.difference is not None and abs(lift.difference - 0.08) < 0.03
     resolution = comparison["resolution_time"]
     assert resolution.test == "Welch two-sample t-test"
     assert resolution.significant and resolution.difference is not None
     assert abs(resolution.difference + 8.0) < 3.0
     # Enough data for a 5-point CSAT lift was already gathered.
-    assert csat.still_needed == 0
+    assert lift.still_needed == 0
 
 
 def test_intervals_cover_the_truth_and_tests_hold_their_false_positive_rate() -> None:

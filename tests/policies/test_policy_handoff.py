@@ -68,7 +68,7 @@ TRANSCRIPTS: list[dict[str, Any]] = [
 ]
 
 
-def _conversation(build: Any, turns: list[tuple[str, str, dict[str, Any] | None]]) -> Any:
+def _conversation(build: Any, turns: list[tuple[str, str, Any]]) -> Any:
     customer = build.customer()
     items = []
     for n, (role, text, ctx) in enumerate(turns):

@@ -120,8 +120,8 @@ def test_native_priority_labels() -> None:
 # --- business hours -------------------------------------------------------------------------
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("hours", "start", "minutes", "due"), [
