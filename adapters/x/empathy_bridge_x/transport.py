@@ -8,6 +8,7 @@ just before the request goes out over a real socket, so the library code runs un
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,7 +51,7 @@ class BaseUrlTransport(HTTPAdapter):
         timeout: Any = None,
         verify: Any = True,
         cert: Any = None,
-        proxies: dict[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Rewrite the prepared request's URL, then send it with the normal HTTP adapter.
 
@@ -64,7 +65,7 @@ class BaseUrlTransport(HTTPAdapter):
         # tweepy gives no timeout; never let a dead socket hang a sync cycle.
         return super().send(request, stream=stream, timeout=timeout or (10.0, 60.0),
                             verify=self._verify if verify is True else verify, cert=cert,
-                            proxies=proxies)
+                            proxies=dict(proxies) if proxies is not None else None)
 
 
 def mount_base_url(session: requests.Session, base_url: str, *,
