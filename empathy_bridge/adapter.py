@@ -21,8 +21,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import requests
 from pydantic import BaseModel, ConfigDict, Field
 
+from empathy_bridge.budget import RateLimit, default_classify
 from empathy_bridge.schemas import (
     Conversation,
     EmotionalContext,
@@ -153,11 +155,15 @@ class Adapter(abc.ABC):
     :cvar name: registered name (``adapter = "..."`` in config).
     :cvar config_model: the :class:`SourceConfig` subclass validating the source's table.
     :cvar write_batch_size: maximum records per :meth:`apply` call (the platform's bulk limit).
+    :cvar plan_limits: the platform plan's rate limits by endpoint class (see
+        :meth:`classify_request`); the engine sizes its API budget from them. ``"default"``
+        applies to classes without their own entry.
     """
 
     name: ClassVar[str]
     config_model: ClassVar[type[SourceConfig]] = SourceConfig
     write_batch_size: ClassVar[int] = 100
+    plan_limits: ClassVar[Mapping[str, RateLimit]] = {}
 
     def __init__(self, source_name: str, config: SourceConfig, secrets: Secrets) -> None:
         self.source_name = source_name
@@ -206,6 +212,30 @@ class Adapter(abc.ABC):
         :returns: the native id of the created (or already existing) record.
         """
         raise NotImplementedError(f"adapter {self.name!r} cannot create cases")
+
+    def http_sessions(self) -> list[requests.Session]:
+        """The :class:`requests.Session` objects the vendor clients send through (optional).
+
+        The engine wraps their transports with the API budget (:mod:`empathy_bridge.budget`).
+        """
+        return []
+
+    def classify_request(self, method: str, url: str) -> str:
+        """The endpoint class (a key of :attr:`plan_limits`) a request counts against."""
+        return default_classify(method, url)
+
+    def read_fields(
+        self, record_ids: Sequence[str], fields: Sequence[str]
+    ) -> Mapping[tuple[str, str], Any] | None:
+        """Current platform values of ``fields`` on ``record_ids``, keyed ``(record_id, field)``.
+
+        Optional. The engine uses it after a crash between a write and its bookkeeping: an
+        update whose value the platform already holds is marked written without a second call.
+        ``None`` (the default) means "cannot tell": such updates are simply sent again (they
+        are idempotent ``set``/tag operations). Values use :class:`FieldUpdate` conventions
+        (for tag fields: the list of tags present).
+        """
+        return None
 
     def parties(self) -> Mapping[str, Party]:
         """Parties seen during the last fetch, by id (optional)."""

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from empathy_bridge.adapter import Adapter, Decisions
+    from empathy_bridge.analyzers import Analyzer
     from empathy_bridge.config import BridgeConfig
     from empathy_bridge.store import DeadLetter
 
@@ -131,6 +132,19 @@ def empathy_bridge_analyze(
     :param config: the validated configuration.
     :returns: a list of the same length as ``interactions``, or ``None`` to defer to the next
         analyzer.
+    """
+
+
+@hookspec
+def empathy_bridge_register_analyzers(register: Callable[[type[Analyzer]], None]) -> None:
+    """Contribute additional analyzers (hosted services, model servers) for analyzer chains.
+
+    Call ``register(AnalyzerClass)`` per analyzer (a subclass of
+    :class:`empathy_bridge.analyzers.Analyzer`). They run only when the ``[analyzers]`` config
+    section chains them after the primary analyzer (``empathy_bridge_analyze``), each with its
+    own condition, budget and circuit breaker; see ``docs/hosted-analyzers.md``.
+
+    :param register: callback taking an :class:`~empathy_bridge.analyzers.Analyzer` subclass.
     """
 
 
@@ -225,6 +239,18 @@ def empathy_bridge_plan_writeback(
     value the platform already holds costs nothing.
 
     :returns: field updates (native field keys) for ``adapter.source_name``.
+    """
+
+
+@hookspec
+def empathy_bridge_register_jobs(register: Callable[..., None], config: BridgeConfig) -> None:
+    """Contribute periodic jobs to the daemon (``empathy-bridge run``).
+
+    Call ``register(name, func, interval_seconds=N)`` or
+    ``register(name, func, cron="*/5 * * * *")`` per job; ``func(bridge)`` receives the
+    daemon's :class:`~empathy_bridge.Bridge` and must be a module-level function (the schedule
+    is persisted by reference). Each job runs at most once at a time and missed runs are
+    coalesced. Not calling ``register`` (e.g. the feature is off in ``config``) adds no job.
     """
 
 

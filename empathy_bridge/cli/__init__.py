@@ -58,9 +58,10 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, log_json: bool) -> None:
 
 
 def _register_commands() -> None:
-    from empathy_bridge.cli import core_commands, demo
+    from empathy_bridge.cli import core_commands, daemon_commands, demo
 
     core_commands.register(cli)
+    daemon_commands.register(cli)
     cli.add_command(demo.demo)
     from empathy_bridge.plugins import get_plugin_manager
 

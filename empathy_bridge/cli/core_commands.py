@@ -230,34 +230,27 @@ class _progress:
 @_config_option
 @click.option("--json", "as_json", is_flag=True)
 def status(config_path: Path, as_json: bool) -> None:
-    """Health per source: last run, status, pending outbox, dead letters."""
+    """Health per source: last run, lag, next run, pending outbox, dead letters, quota."""
+    from empathy_bridge.daemon import source_health
+
     with Bridge.from_config(config_path) as bridge:
-        runs = {r["source"]: r for r in bridge.store.source_runs()}
-        rows = []
-        for name in bridge.source_configs:
-            run = runs.get(name, {})
-            rows.append(
-                {
-                    "source": name,
-                    "last_run_at": run.get("last_run_at"),
-                    "last_status": run.get("last_status"),
-                    "detail": run.get("last_detail"),
-                    "cursor_updated_at": run.get("updated_at"),
-                    "pending_outbox": bridge.store.pending_count(name),
-                    "dead_letters": bridge.store.dead_letter_count(name),
-                }
-            )
+        rows = source_health(bridge)
     if as_json:
         _emit_json(rows)
         return
-    table = Table("source", "last run", "status", "pending outbox", "dead letters")
+    table = Table(
+        "source", "last run", "status", "lag", "next run", "pending outbox", "dead letters", "quota"
+    )
     for row in rows:
         table.add_row(
             str(row["source"]),
             str(row["last_run_at"] or "never"),
             str(row["last_status"] or "") + (f" ({row['detail']})" if row["detail"] else ""),
+            "" if row["lag_seconds"] is None else f"{row['lag_seconds']:.0f}s",
+            str(row["next_run_at"] or "not scheduled"),
             str(row["pending_outbox"]),
             str(row["dead_letters"]),
+            str(row["quota"]),
         )
     Console().print(table)
 
