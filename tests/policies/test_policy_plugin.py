@@ -34,7 +34,8 @@ def _conversation(build: Any) -> Conversation:
     message = build.message("p1", "My order is late again. Third time I write!",
                             channel="forum", customer=customer)
     context = build.context("frustration", 0.7, "distressed", cues=["repeated_contact"])
-    return build.conversation([(message, context)])
+    conversation: Conversation = build.conversation([(message, context)])
+    return conversation
 
 
 def test_builtin_policies_decide_through_the_engine(build: Any) -> None:
