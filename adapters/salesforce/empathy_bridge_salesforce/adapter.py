@@ -66,6 +66,8 @@ log = logging.getLogger("empathy_bridge_salesforce")
 COLLECTION_LIMIT = 200
 #: getDeleted serves at most this far back.
 _DELETED_HORIZON = timedelta(days=15)
+#: getDeleted window reaches back at least this far (seconds) before the cursor.
+_DELETED_MIN_WINDOW = 120
 #: Salesforce error codes worth another try later (the record was busy).
 _RETRIABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
 
@@ -135,8 +137,11 @@ class SalesforceAdapter(Adapter):
         elif self.cfg.start:
             since = parse_cursor(self.cfg.start, self.source_name)
         window_start = since - timedelta(seconds=self.cfg.overlap_seconds) if since else None
-        if cursor and window_start is not None:
-            deleted = self._deleted_since(window_start)
+        if cursor and since is not None:
+            # getDeleted covers whole minutes only: a deletion in the minute of the last cycle is
+            # reported by the next one, so its window reaches back at least two minutes.
+            deleted = self._deleted_since(since - timedelta(
+                seconds=max(self.cfg.overlap_seconds, _DELETED_MIN_WINDOW)))
             if deleted:
                 yield FetchBatch(deleted_conversations=deleted)
         where = f" WHERE SystemModstamp >= {_soql_datetime(window_start)}" if window_start else ""

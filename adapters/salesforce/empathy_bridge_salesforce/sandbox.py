@@ -193,10 +193,13 @@ class SalesforceSandbox(SandboxServer):
         with self.lock:
             self.org.touch(case_id, when)
 
-    def delete_case(self, case_id: str) -> None:
-        """Delete a case now (it shows up in getDeleted)."""
+    def delete_case(self, case_id: str, when: datetime | None = None) -> None:
+        """Delete a case (at ``when``, default now); it shows up in getDeleted.
+
+        getDeleted works by the minute, so a deletion shows once its minute is over.
+        """
         with self.lock:
-            self.org.delete_case(case_id, utcnow())
+            self.org.delete_case(case_id, when or utcnow())
 
     def expire_session(self) -> None:
         """Invalidate the current session id: every later request gets 401."""
