@@ -189,6 +189,14 @@ def decide_handoff(conversation: Conversation, settings: HandoffSettings) -> Han
     if any(i.author_role is AuthorRole.AGENT for i in conversation.interactions):
         return HandoffDecision(handoff=False,
                                reasons=("a human agent is already in the conversation",))
+    channel = customer[-1][0].channel
+    has_bot = any(i.author_role is AuthorRole.BOT for i in conversation.interactions)
+    if settings.scope == "bot_conversations" and not has_bot and \
+            channel not in settings.bot_channels:
+        # An email ticket waiting for its first agent reply is not a bot conversation.
+        return HandoffDecision(handoff=False, reasons=(
+            f"not a bot conversation: no bot message and channel {channel!r} is not in "
+            f"[handoff] bot_channels",))
     contexts = [context for _, context in customer if context is not None]
     cues: list[Cue] = []
     for context in contexts:

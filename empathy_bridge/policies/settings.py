@@ -412,6 +412,15 @@ class HandoffSettings(_Section):
     """``[handoff]``: when a bot conversation goes to a human."""
 
     enabled: bool = True
+    scope: Literal["bot_conversations", "all"] = Field(
+        default="bot_conversations",
+        description="Decide only for conversations a bot answers (a bot message, or a channel in "
+        "bot_channels), or for every conversation.",
+    )
+    bot_channels: list[str] = Field(
+        default_factory=lambda: ["chat", "messaging", "bot"],
+        description="Channels where a bot answers, so even a first message is in scope.",
+    )
     intensity_threshold: float = Field(
         default=0.75, ge=0.0, le=1.0, description="Hand off when the latest intensity reaches this."
     )

@@ -184,3 +184,21 @@ def test_disabled_policy_never_hands_off(build: Any) -> None:
     case = next(c for c in TRANSCRIPTS if c["id"] == "human-in-first-message")
     decision = decide_handoff(_conversation(build, case["turns"]), HandoffSettings(enabled=False))
     assert not decision.handoff
+
+
+def test_only_bot_conversations_are_in_scope_by_default(build: Any) -> None:
+    customer = build.customer()
+    email = build.message("e1", "I want to talk to a manager about this invoice.",
+                          channel="email", customer=customer)
+    context = build.context("frustration", 0.5, "upset", cues=["human_request"])
+    conversation = build.conversation([(email, context)])
+    scoped = decide_handoff(conversation, HandoffSettings())
+    assert not scoped.handoff
+    assert scoped.reasons == ("not a bot conversation: no bot message and channel 'email' is not "
+                              "in [handoff] bot_channels",)
+    assert decide_handoff(conversation, HandoffSettings(scope="all")).handoff
+    # A bot reply in the thread brings any channel into scope.
+    bot = build.message("b1", "I can help with invoices!", role="bot", channel="email", minutes=1)
+    again = build.message("e2", "A human, please.", channel="email", customer=customer, minutes=2)
+    with_bot = build.conversation([(email, context), (bot, None), (again, context)])
+    assert decide_handoff(with_bot, HandoffSettings()).handoff

@@ -48,7 +48,9 @@ def test_builtin_policies_decide_through_the_engine(build: Any) -> None:
     assert decisions.priority.reason.startswith(
         "distressed + public + repeated contact → urgent, reply within 15 min")
     assert [d.rule for d in decisions.routing] == ["distress"]
-    assert decisions.handoff is not None and decisions.handoff.handoff
+    # A forum post with no bot in the thread is not a bot conversation.
+    assert decisions.handoff is not None and not decisions.handoff.handoff
+    assert decisions.handoff.reasons[0].startswith("not a bot conversation")
     assert len(decisions.suggestions) == 2
     assert decisions.suggestions[0].scenario == "delay"
 
