@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "empathy_bridge.defaults.trajectory",
     "empathy_bridge.defaults.policies",
     "empathy_bridge.defaults.social",
+    "empathy_bridge.defaults.server",
 )
 
 ALLOW_ENV = "EMPATHY_BRIDGE_PLUGINS"

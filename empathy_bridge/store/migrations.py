@@ -50,11 +50,19 @@ def _v3(conn: Connection) -> None:
     social.metadata.create_all(conn, tables=social.ALL_TABLES)
 
 
+def _v5(conn: Connection) -> None:
+    # The HTTP service's webhook queue, replay cache and API keys; tables live with the server.
+    from empathy_bridge.server import tables as server
+
+    server.metadata.create_all(conn, tables=server.ALL_TABLES)
+
+
 #: Every migration in order. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables: cursors, ledger, analyses, decisions, outbox, dead letters, audit", _v1),
     (2, "phrasing experiments: exposures and outcomes", _v2),
     (3, "social care: reply drafts, alerts, deliveries, listening windows, cases", _v3),
+    (5, "http service: webhook event queue, replay cache, api keys", _v5),
 ]
 
 

@@ -1,0 +1,98 @@
+"""What every request handler shares: the bridge, settings, keys, queue, worker and metrics.
+
+One :class:`ServiceContext` per app. The ``/v1`` handlers reach it through FastAPI dependencies;
+:func:`require_key` authenticates the caller and yields the tenant its key is scoped to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from empathy_bridge.engine import Bridge
+from empathy_bridge.server.keys import ApiKey, ApiKeys
+from empathy_bridge.server.observability import Metrics
+from empathy_bridge.server.problems import ProblemError
+from empathy_bridge.server.queue import EventQueue
+from empathy_bridge.server.settings import ServerSettings
+from empathy_bridge.server.worker import Worker
+
+__all__ = ["Caller", "ServiceContext", "context", "require_key"]
+
+
+@dataclass
+class ServiceContext:
+    """Shared state of one app. ``bridge`` is ``None`` only in a spec-only app (OpenAPI export)."""
+
+    settings: ServerSettings
+    bridge: Bridge | None = None
+    worker: Worker | None = None
+    metrics: Metrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(lambda: self.bridge)
+
+    def require_bridge(self) -> Bridge:
+        """The bridge, or a 503 problem when the app was built without one."""
+        if self.bridge is None:
+            raise ProblemError(503, "this app was built without a configuration")
+        return self.bridge
+
+    @property
+    def keys(self) -> ApiKeys:
+        """API key operations on the bridge's store."""
+        return ApiKeys(self.require_bridge().store)
+
+    @property
+    def queue(self) -> EventQueue:
+        """The webhook event queue."""
+        return EventQueue(self.require_bridge().store)
+
+    def tenant_sources(self, tenant: str) -> list[str]:
+        """Names of the configured sources that belong to ``tenant``."""
+        bridge = self.require_bridge()
+        return sorted(name for name, cfg in bridge.source_configs.items() if cfg.tenant == tenant)
+
+
+def context(request: Request) -> ServiceContext:
+    """The app's :class:`ServiceContext` (a FastAPI dependency)."""
+    ctx = request.app.state.empathy_bridge
+    assert isinstance(ctx, ServiceContext)
+    return ctx
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated API caller."""
+
+    key: ApiKey
+
+    @property
+    def tenant(self) -> str:
+        """The tenant the key is scoped to."""
+        return self.key.tenant
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer eb_...`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                       description="An API key, as an alternative to the bearer header.")
+
+
+def require_key(
+    ctx: Annotated[ServiceContext, Depends(context)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> Caller:
+    """Authenticate the request's API key; 401 problem when missing, unknown or revoked."""
+    token = bearer.credentials if bearer is not None else header
+    challenge = {"WWW-Authenticate": 'Bearer realm="empathy-bridge"'}
+    if not token:
+        raise ProblemError(401, "send an API key: `Authorization: Bearer <key>` (create one "
+                                "with `empathy-bridge keys create`)", headers=challenge)
+    key = ctx.keys.verify(token)
+    if key is None:
+        raise ProblemError(401, "the API key is unknown or revoked", headers=challenge)
+    return Caller(key)

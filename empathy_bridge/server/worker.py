@@ -1,0 +1,172 @@
+"""The background worker: drains the webhook queue through the engine's own batch path.
+
+Each step takes the oldest pending events, turns them into canonical interactions, and hands
+them, grouped by source, to :meth:`Bridge._process_batch` as one :class:`FetchBatch` without a
+cursor (the poller's cursor is untouched). That is the daemon's path: fingerprints skip
+messages already analysed, analyses, decisions and outbox rows commit together, and the outbox
+is drained with the write-back ledger's diff. A webhook and a later poll of the same change
+therefore never write twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from empathy_bridge.adapter import FetchBatch
+from empathy_bridge.engine import Bridge, SyncReport
+from empathy_bridge.errors import (
+    EmpathyBridgeError,
+    FatalError,
+    QuotaExhaustedError,
+    RetriableError,
+    SkippableError,
+)
+from empathy_bridge.schemas import Interaction
+from empathy_bridge.server.events import interactions_from_event
+from empathy_bridge.server.queue import EventQueue, QueuedEvent
+
+__all__ = ["StepResult", "Worker"]
+
+log = logging.getLogger("empathy_bridge.server.worker")
+
+#: Attempts before a queued event that keeps failing is given up (marked failed).
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class StepResult:
+    """What one worker step did."""
+
+    processed: int = 0
+    failed: int = 0
+    retried: int = 0
+    reports: list[SyncReport] = field(default_factory=list)
+
+
+class Worker:
+    """Processes queued webhook events in a background thread (or step by step in tests).
+
+    :param batch: events taken per step.
+    :param idle_seconds: sleep between polls of an empty queue (an enqueue wakes it at once).
+    """
+
+    def __init__(self, bridge: Bridge, *, batch: int = 50, idle_seconds: float = 0.2) -> None:
+        self.bridge = bridge
+        self.queue = EventQueue(bridge.store)
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # The bridge's adapters and store are shared with request handlers; one step at a time.
+        self.lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in a daemon thread until :meth:`stop`."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="empathy-bridge-webhooks",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the current step and stop; pending events stay queued for the next start."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def notify(self) -> None:
+        """An event was queued: wake up now instead of after the idle sleep."""
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        """Whether the background thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                result = self.step()
+            except Exception:
+                log.exception("webhook worker step failed; retrying after a pause")
+                result = StepResult()
+                self._stop.wait(max(self.idle_seconds, 1.0))
+            if not (result.processed or result.failed or result.retried):
+                self._wake.wait(self.idle_seconds)
+                self._wake.clear()
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def step(self) -> StepResult:
+        """Process up to ``batch`` pending events; returns what happened."""
+        with self.lock:
+            return self._step()
+
+    def _step(self) -> StepResult:
+        result = StepResult()
+        events = self.queue.pending(self.batch)
+        if not events:
+            return result
+        by_source: dict[str, list[tuple[QueuedEvent, list[Interaction]]]] = defaultdict(list)
+        for event in events:
+            try:
+                if event.source not in self.bridge.source_configs:
+                    raise SkippableError(f"source {event.source!r} is no longer configured")
+                adapter = self.bridge.adapter(event.source)
+                interactions = interactions_from_event(
+                    event.platform, event.source, json.loads(event.payload), adapter)
+            except (SkippableError, ValueError) as exc:
+                self._give_up(event, f"{exc}")
+                result.failed += 1
+                continue
+            by_source[event.source].append((event, interactions))
+        for source, items in by_source.items():
+            report = SyncReport(source=source)
+            adapter = self.bridge.adapter(source)
+            batch = FetchBatch(interactions=[i for _, found in items for i in found])
+            try:
+                self.bridge._process_batch(adapter, batch, report)
+            except EmpathyBridgeError as exc:
+                for event, _ in items:
+                    if event.attempts + 1 >= MAX_ATTEMPTS:
+                        self._give_up(event, f"gave up after {MAX_ATTEMPTS} attempts: {exc}")
+                        result.failed += 1
+                    else:
+                        self.queue.retry_later(event.id, str(exc))
+                        result.retried += 1
+                continue
+            for event, _ in items:
+                self.queue.settle(event.id, "done")
+                result.processed += 1
+            if self.bridge.source_configs[source].writeback:
+                self._drain(source, report)
+            result.reports.append(report)
+        return result
+
+    def _drain(self, source: str, report: SyncReport) -> None:
+        # The events are safely analysed and their writes are in the outbox: a write failure
+        # here leaves them pending for the next step or the daemon, like a sync cycle does.
+        try:
+            self.bridge._drain(self.bridge.adapter(source), report, full_batches_only=False)
+        except QuotaExhaustedError as exc:
+            report.status, report.detail = "paused", str(exc)
+        except (RetriableError, FatalError) as exc:
+            report.status, report.detail = "failed", str(exc)
+            log.warning("write-back of %s after webhook failed: %s", source, exc)
+
+    def _give_up(self, event: QueuedEvent, error: str) -> None:
+        self.queue.settle(event.id, "failed", error)
+        letter = self.bridge.store.add_dead_letter(
+            None, source=event.source, stage="webhook", native_id=f"webhook-{event.id}",
+            payload=event.payload, error=error)
+        self.bridge._notify_dead_letters([letter])
