@@ -110,6 +110,46 @@ def _checks(
     return checks
 
 
+def _passes(
+    when: RuleCondition,
+    interaction: Interaction,
+    context: EmotionalContext,
+    conversation: Conversation,
+) -> bool:
+    # The fast path of routing: the same conditions as _checks, short-circuited and without
+    # building explanation objects, since most rules do not match most interactions.
+    if when.states and context.state not in when.states:
+        return False
+    if when.min_tier is not None and context.tier < when.min_tier:
+        return False
+    if when.max_tier is not None and context.tier > when.max_tier:
+        return False
+    if when.min_intensity is not None and context.intensity < when.min_intensity:
+        return False
+    if when.channels and interaction.channel not in when.channels:
+        return False
+    if when.visibility is not None and interaction.visibility is not when.visibility:
+        return False
+    if when.sources and interaction.source not in when.sources:
+        return False
+    if when.cues_any or when.cues_all:
+        kinds = context.cue_kinds()
+        if when.cues_any and not kinds & set(when.cues_any):
+            return False
+        if when.cues_all and not set(when.cues_all) <= kinds:
+            return False
+    if when.segments and _segment(interaction, conversation) not in when.segments:
+        return False
+    if when.languages and not _language_matches(interaction.language or context.language,
+                                                when.languages):
+        return False
+    if when.trends:
+        trend = conversation.trajectory.trend if conversation.trajectory else None
+        if trend not in when.trends:
+            return False
+    return True
+
+
 def _decision(rule: RoutingRule, checks: list[ConditionCheck]) -> RoutingDecision:
     because = "; ".join(check.detail for check in checks) or "matches every interaction"
     reason = f"{rule.reason}: {because}" if rule.reason else because
@@ -168,9 +208,13 @@ def route(
     conversation: Conversation,
     settings: RoutingSettings,
 ) -> list[RoutingDecision]:
-    """The routing decisions of the rules that fire, in rule order."""
-    return [
-        evaluation.decision
-        for evaluation in explain_routing(interaction, context, conversation, settings)
-        if evaluation.decision is not None
-    ]
+    """The routing decisions of the rules that fire, in rule order (same as the ``fired``
+    entries of :func:`explain_routing`)."""
+    decisions: list[RoutingDecision] = []
+    for rule in settings.rules:
+        if not _passes(rule.when, interaction, context, conversation):
+            continue
+        decisions.append(_decision(rule, _checks(rule.when, interaction, context, conversation)))
+        if settings.stops(rule):
+            break
+    return decisions

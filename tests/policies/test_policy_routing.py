@@ -68,6 +68,22 @@ def test_all_matches(build: Any, case: dict[str, Any]) -> None:
     assert _run(build, case, "all") == case["all"]
 
 
+@pytest.mark.parametrize("mode", ["first", "all"])
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_route_agrees_with_explain(build: Any, case: dict[str, Any], mode: str) -> None:
+    # route() has a fast path; the explanation must tell the same story.
+    settings = RoutingSettings.model_validate({"mode": mode, "rules": RULES})
+    customer = build.customer(segment=case.get("segment"))
+    message = build.message("m1", case["text"], customer=customer, **case["msg"])
+    context = build.context(**case["ctx"])
+    conversation = build.conversation([(message, context)], trend=case.get("trend"))
+    explained = [e.decision for e in explain_routing(message, context, conversation, settings)
+                 if e.fired]
+    assert route(message, context, conversation, settings) == explained
+    for evaluation in explain_routing(message, context, conversation, settings):
+        assert evaluation.matched == all(c.passed for c in evaluation.checks)
+
+
 def test_create_case_decision_names_the_other_system(build: Any) -> None:
     settings = RoutingSettings.model_validate({"rules": RULES})
     message = build.message("m1", "I am contacting my attorney")
