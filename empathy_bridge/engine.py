@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from empathy_bridge.adapter import Adapter, FetchBatch, SourceConfig
 from empathy_bridge.budget import ApiBudget, install_budget
+from empathy_bridge.composition import AnalyzersSettings, build_chain
 from empathy_bridge.config import (
     BridgeConfig,
     format_validation_error,
@@ -141,6 +142,15 @@ class Bridge:
         self.source_configs: dict[str, SourceConfig] = {
             name: self._validate_source(name, raw) for name, raw in config.sources.items()
         }
+        analyzer_classes = collect_registrations(
+            self.pm.hook.empathy_bridge_register_analyzers, "analyzer"
+        )
+        #: Hosted analyzers chained after the primary one (``[analyzers]``); empty by default.
+        self.analyzer_chain = build_chain(
+            config.section("analyzers", AnalyzersSettings),
+            {name: cls for name, (cls, _) in analyzer_classes.items()},
+            secrets,
+        )
 
     # -- construction -----------------------------------------------------------------------
 
@@ -211,8 +221,13 @@ class Bridge:
         if adapter.plan_limits:
             self.budget.set_plan(tenant, platform, adapter.plan_limits)
         for session in adapter.http_sessions():
-            install_budget(session, self.budget, tenant=tenant, platform=platform,
-                           classify=adapter.classify_request)
+            install_budget(
+                session,
+                self.budget,
+                tenant=tenant,
+                platform=platform,
+                classify=adapter.classify_request,
+            )
 
     def close(self) -> None:
         """Close adapters and the store."""
@@ -264,7 +279,7 @@ class Bridge:
         size = self.config.analysis.batch_size
         for start in range(0, len(interactions), size):
             chunk = interactions[start : start + size]
-            done, failures = analyze_batch(self.pm, chunk, self.config)
+            done, failures = analyze_batch(self.pm, chunk, self.config, self.analyzer_chain)
             if failures:
                 f = failures[0]
                 raise SkippableError(
@@ -412,7 +427,9 @@ class Bridge:
         changed = select_changed(batch.interactions, known)
         report.skipped_unchanged += len(batch.interactions) - len(changed)
         with _Clock(report, "analyze"):
-            analysed, failures = analyze_batch(self.pm, [i for i, _ in changed], self.config)
+            analysed, failures = analyze_batch(
+                self.pm, [i for i, _ in changed], self.config, self.analyzer_chain
+            )
         fps = {i.native_id: fp for i, fp in changed}
         report.analyzed += len(analysed)
         with _Clock(report, "store"):
@@ -444,6 +461,8 @@ class Bridge:
                 store.save_analyses(conn, [(i, fps[i.native_id], c) for i, c in analysed])
                 store.save_decisions(conn, source, [_decision_row(plan) for plan in plans])
                 store.enqueue(conn, updates)
+                # The analyzer version that ran on this batch, for the dead letters' triage.
+                version = analysed[0][1].analyzer_version if analysed else None
                 letters = [
                     store.add_dead_letter(
                         conn,
@@ -453,6 +472,7 @@ class Bridge:
                         payload=f.payload,
                         error=f.error,
                         plugin=f.plugin,
+                        analyzer_version=version,
                         fingerprint=fps.get(f.native_id),
                     )
                     for f in failures

@@ -17,6 +17,7 @@ from typing import Any
 import pluggy
 
 from empathy_bridge.adapter import Adapter, Decisions
+from empathy_bridge.composition import AnalyzerChain
 from empathy_bridge.config import BridgeConfig
 from empathy_bridge.errors import PluginError
 from empathy_bridge.schemas import (
@@ -104,7 +105,10 @@ def select_changed(
 
 
 def _analyze_once(
-    hook: Any, interactions: Sequence[Interaction], config: BridgeConfig
+    hook: Any,
+    interactions: Sequence[Interaction],
+    config: BridgeConfig,
+    chain: AnalyzerChain | None = None,
 ) -> list[EmotionalContext]:
     limit = config.analysis.max_chars
     cues: list[list[Cue]] = []
@@ -127,6 +131,8 @@ def _analyze_once(
         raise PluginError(
             f"analyzer returned {len(contexts)} contexts for {len(interactions)} interactions"
         )
+    if chain:
+        contexts = chain.refine(capped, cues, contexts)
     out = []
     for original, context in zip(interactions, contexts, strict=True):
         if len(original.text) > limit and not context.truncated:
@@ -136,13 +142,19 @@ def _analyze_once(
 
 
 def analyze_batch(
-    pm: pluggy.PluginManager, interactions: Sequence[Interaction], config: BridgeConfig
+    pm: pluggy.PluginManager,
+    interactions: Sequence[Interaction],
+    config: BridgeConfig,
+    chain: AnalyzerChain | None = None,
 ) -> tuple[list[tuple[Interaction, EmotionalContext]], list[StageFailure]]:
-    """Analyse a batch; when the batch call fails, isolate the failing records one by one."""
+    """Analyse a batch; when the batch call fails, isolate the failing records one by one.
+
+    ``chain`` holds the hosted analyzers configured after the primary one (``[analyzers]``).
+    """
     if not interactions:
         return [], []
     try:
-        contexts = _analyze_once(pm.hook, interactions, config)
+        contexts = _analyze_once(pm.hook, interactions, config, chain)
         return list(zip(interactions, contexts, strict=True)), []
     except PluginError:
         raise
@@ -152,7 +164,7 @@ def analyze_batch(
     failures: list[StageFailure] = []
     for interaction in interactions:
         try:
-            done.append((interaction, _analyze_once(pm.hook, [interaction], config)[0]))
+            done.append((interaction, _analyze_once(pm.hook, [interaction], config, chain)[0]))
         except PluginError:
             raise
         except Exception as exc:

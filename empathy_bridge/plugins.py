@@ -32,8 +32,11 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "empathy_bridge.defaults.analyzer",
     "empathy_bridge.defaults.trajectory",
     "empathy_bridge.defaults.policies",
+    "empathy_bridge.defaults.composition",
     "empathy_bridge.defaults.social",
     "empathy_bridge.defaults.server",
+    "empathy_bridge.defaults.assessment",
+    "empathy_bridge.defaults.metrics",
 )
 
 ALLOW_ENV = "EMPATHY_BRIDGE_PLUGINS"

@@ -1,0 +1,1 @@
+"""empathy-bridge analyzer plugin: Azure AI Language sentiment with opinion mining."""

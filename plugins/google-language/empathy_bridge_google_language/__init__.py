@@ -1,0 +1,1 @@
+"""empathy-bridge analyzer plugin for Google Cloud Natural Language analyzeSentiment."""

@@ -1,0 +1,1 @@
+"""empathy-bridge analyzer plugin for OpenAI-compatible chat endpoints (vLLM, Ollama, hosted)."""
