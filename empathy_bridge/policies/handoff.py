@@ -199,9 +199,12 @@ def decide_handoff(conversation: Conversation, settings: HandoffSettings) -> Han
             f"[handoff] bot_channels",))
     contexts = [context for _, context in customer if context is not None]
     cues: list[Cue] = []
+    seen: set[tuple[str, str]] = set()
     for context in contexts:
-        cues.extend(cue for cue in context.cues if (cue.kind, cue.span) not in
-                    {(c.kind, c.span) for c in cues})
+        for cue in context.cues:
+            if (cue.kind, cue.span) not in seen:
+                seen.add((cue.kind, cue.span))
+                cues.append(cue)
     bot_messages = [i.text for i in conversation.interactions if i.author_role is AuthorRole.BOT]
     trajectory = trajectory_of(conversation)
 
