@@ -152,7 +152,7 @@ class SalesforceAdapter(Adapter):
                            lambda: client.sf.query(soql, headers=headers))
         while True:
             records = _records(page, "Case query")
-            fresh = [r for r in records if self._is_new(r)]
+            fresh = [r for r in records if self._is_new(r, since)]
             for start in range(0, len(fresh), self.cfg.max_ids_per_query):
                 chunk = fresh[start:start + self.cfg.max_ids_per_query]
                 batch = self._conversations(chunk)
@@ -171,11 +171,18 @@ class SalesforceAdapter(Adapter):
                                    url, identifier_is_url=True, headers=headers))
         self._prune_seen()
 
-    def _is_new(self, case: Mapping[str, Any]) -> bool:
+    def _is_new(self, case: Mapping[str, Any], since: datetime | None) -> bool:
+        """False for a case re-read in the overlap window that was already handed on unchanged.
+
+        Only the window before the cursor is de-duplicated: anything after it is always
+        returned, so fetching again from an older cursor yields everything after it.
+        """
         try:
             stamp = modstamp(case)
         except (KeyError, ValueError):
             return True  # let normalisation report it as a failure
+        if since is None or stamp > since:
+            return True
         return self._seen.get(str(case.get("Id"))) != stamp
 
     def _prune_seen(self) -> None:

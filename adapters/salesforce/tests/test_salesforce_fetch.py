@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from empathy_bridge_salesforce.adapter import SalesforceAdapter
+from empathy_bridge_salesforce.sandbox import SalesforceSandbox
 
 from empathy_bridge.errors import ConfigError
 from empathy_bridge.schemas import AuthorRole, Visibility
-from empathy_bridge_salesforce.adapter import SalesforceAdapter
-from empathy_bridge_salesforce.sandbox import SalesforceSandbox
 
 
 def all_interactions(adapter: SalesforceAdapter, cursor: str | None = None) -> list[Any]:
