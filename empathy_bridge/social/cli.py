@@ -55,12 +55,15 @@ class SocialContext:
 
 
 @contextmanager
-def social_context(config_path: Path | str, environ: dict[str, str] | None = None
-                   ) -> Iterator[SocialContext]:
-    """Open the bridge of ``config_path`` and wire the social pieces to it."""
+def social_context(config_path: Path | str, environ: dict[str, str] | None = None,
+                   plugins: tuple[object, ...] = ()) -> Iterator[SocialContext]:
+    """Open the bridge of ``config_path`` and wire the social pieces to it.
+
+    :param plugins: extra plugin objects (scripts and tests).
+    """
     from empathy_bridge.engine import Bridge
 
-    bridge = Bridge.from_config(config_path, environ=environ)
+    bridge = Bridge.from_config(config_path, environ=environ, plugins=plugins)
     try:
         settings = bridge.config.section("social", SocialSettings)
 

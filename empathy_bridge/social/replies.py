@@ -281,7 +281,7 @@ class ReplyQueue:
         return self.get(draft_id)
 
     def _transition(self, draft_id: str, allowed: Sequence[DraftStatus], values: dict[str, Any],
-                    action: str, actor: str, detail: dict[str, Any]) -> Draft:
+                    action: str, actor: str, detail: dict[str, Any], verb: str) -> Draft:
         current = self.get(draft_id)
         values = {**values, "updated_at": self.clock()}
         with self.store.transaction() as conn:
@@ -298,8 +298,8 @@ class ReplyQueue:
             if latest.status is DraftStatus.BLOCKED:
                 hint = (": blocked because it " + "; ".join(latest.blocked_reasons)
                         + " (fix it with `empathy-bridge replies edit`)")
-            raise ReplyError(f"draft {current.id} is {latest.status.value}, cannot "
-                             f"{action.rsplit('_', 1)[-1]} it{hint}")
+            raise ReplyError(f"draft {current.id} is {latest.status.value}, cannot {verb} it"
+                             f"{hint}")
         return self.get(current.id)
 
     def approve(self, draft_id: str, *, by: str) -> Draft:
@@ -309,14 +309,14 @@ class ReplyQueue:
         return self._transition(draft_id, [DraftStatus.PENDING],
                                 {"status": DraftStatus.APPROVED.value, "approved_by": by,
                                  "approved_at": self.clock()},
-                                "social.reply_approved", by, {})
+                                "social.reply_approved", by, {}, "approve")
 
     def reject(self, draft_id: str, *, by: str, reason: str = "") -> Draft:
         """Reject a draft that has not been posted."""
         return self._transition(
             draft_id, [DraftStatus.PENDING, DraftStatus.BLOCKED, DraftStatus.APPROVED],
             {"status": DraftStatus.REJECTED.value, "rejected_by": by, "reject_reason": reason},
-            "social.reply_rejected", by, {"reason": reason})
+            "social.reply_rejected", by, {"reason": reason}, "reject")
 
     def edit(self, draft_id: str, text: str, *, by: str) -> Draft:
         """Replace a draft's text; safety and approval are evaluated again.
@@ -338,7 +338,7 @@ class ReplyQueue:
              "approval_reason": reason, "blocked_reasons": json.dumps(blocked),
              "approved_by": "auto" if auto else None, "approved_at": self.clock() if auto else None,
              "tone": self._score(text)},
-            "social.reply_edited", by, {"status": status.value})
+            "social.reply_edited", by, {"status": status.value}, "edit")
 
     # -- posting ----------------------------------------------------------------------------
 

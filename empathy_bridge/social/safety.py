@@ -91,6 +91,10 @@ def check_draft(text: str, settings: BrandSafetySettings, *,
         if settings.check_cards and 13 <= len(digits) <= 19 and luhn_valid(digits):
             found.append(Violation("card_number", f"contains a payment card number "
                                    f"({_mask(digits)}); remove it"))
+        elif settings.check_cards and 16 <= len(digits) <= 19:
+            # Too long for a phone number, fails Luhn: an account or mistyped card number.
+            found.append(Violation("account_number", f"contains a long number "
+                                   f"({_mask(digits)}) that looks like an account number"))
         elif (settings.check_phones and 7 <= len(digits) <= 15
               and not _ISO_DATE.match(raw.strip())):
             found.append(Violation("phone_number", f"contains a phone number ({_mask(digits)}); "
