@@ -28,6 +28,7 @@ from empathy_bridge.budget import RateLimit, default_classify
 from empathy_bridge.schemas import (
     Conversation,
     EmotionalContext,
+    EmpathyMetric,
     FieldUpdate,
     HandoffDecision,
     Interaction,
@@ -236,6 +237,21 @@ class Adapter(abc.ABC):
         (for tag fields: the list of tags present).
         """
         return None
+
+    def push_metrics(
+        self, metrics: Sequence[EmpathyMetric], options: Mapping[str, Any] | None = None
+    ) -> int:
+        """Write computed metrics into the platform (optional capability).
+
+        Called by ``empathy-bridge metrics push`` for a ``[[metrics.sinks]]`` entry of
+        ``kind = "platform"`` naming this source; ``options`` is that entry's ``options`` table
+        (e.g. the custom object and external-id field). Implementations must be idempotent: a
+        rerun with the same metrics updates records rather than duplicating them (upsert by an
+        external id derived from name, dimension and period). See ``docs/metrics.md``.
+
+        :returns: the number of metrics written.
+        """
+        raise NotImplementedError(f"adapter {self.name!r} cannot push metrics")
 
     def parties(self) -> Mapping[str, Party]:
         """Parties seen during the last fetch, by id (optional)."""

@@ -57,11 +57,20 @@ def _v5(conn: Connection) -> None:
     server.metadata.create_all(conn, tables=server.ALL_TABLES)
 
 
+def _v4(conn: Connection) -> None:
+    # Metrics rollups (reply assessments, conversation facts, imported ratings); tables live
+    # with the metrics layer.
+    from empathy_bridge.metrics import tables as metrics
+
+    t.metadata.create_all(conn, tables=metrics.ALL_TABLES)
+
+
 #: Every migration in order. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables: cursors, ledger, analyses, decisions, outbox, dead letters, audit", _v1),
     (2, "phrasing experiments: exposures and outcomes", _v2),
     (3, "social care: reply drafts, alerts, deliveries, listening windows, cases", _v3),
+    (4, "metrics: reply assessments, conversation facts, empathy ratings", _v4),
     (5, "http service: webhook event queue, replay cache, api keys", _v5),
 ]
 
