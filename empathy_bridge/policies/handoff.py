@@ -10,6 +10,7 @@ and a suggested opening line, so the customer never has to repeat themselves.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -41,8 +42,9 @@ _TREND_BAND = 0.1
 _BOT_ATTEMPT_CHARS = 500
 
 
-def frustration_level(context: EmotionalContext) -> float:
-    """Frustration of one customer turn: the frustration score plus 0.1 per cue, capped at 1.
+def frustration_level(context: EmotionalContext, frustration_cues: Collection[str]) -> float:
+    """Frustration of one customer turn: the frustration score plus 0.1 per frustration cue
+    (capped at 1).
 
     Cues count so that "frustration cues rise across turns" is seen even when the analyzer's
     frustration score stays flat.
@@ -50,7 +52,8 @@ def frustration_level(context: EmotionalContext) -> float:
     score = context.states.get(EmotionalState.FRUSTRATION, 0.0)
     if context.state is EmotionalState.FRUSTRATION:
         score = max(score, context.intensity)
-    return min(1.0, score + 0.1 * len(context.cues))
+    cues = sum(1 for cue in context.cues if cue.kind in frustration_cues)
+    return min(1.0, score + 0.1 * cues)
 
 
 @lru_cache(maxsize=256)
@@ -218,7 +221,8 @@ def decide_handoff(conversation: Conversation, settings: HandoffSettings) -> Han
     latest = customer[-1][1]
     if latest is not None and latest.intensity >= settings.intensity_threshold:
         reasons.append(f"intensity {latest.intensity:.2f} ≥ {settings.intensity_threshold:.2f}")
-    levels = [frustration_level(context) for context in contexts]
+    kinds = frozenset(settings.frustration_cues)
+    levels = [frustration_level(context, kinds) for context in contexts]
     rises = _trailing_rises(levels)
     rising = rises >= settings.frustration_rise_turns
     if levels and rising and levels[-1] >= settings.frustration_floor:

@@ -432,6 +432,11 @@ class HandoffSettings(_Section):
         default=0.35, ge=0.0, le=1.0,
         description="A rise only counts once frustration reaches this level.",
     )
+    frustration_cues: list[str] = Field(
+        default_factory=lambda: ["repeated_contact", "churn_threat", "urgency", "shouting",
+                                 "profanity", "human_request"],
+        description="Cue kinds that add 0.1 each to a turn's frustration level.",
+    )
     human_request_cues: list[str] = Field(default_factory=lambda: ["human_request"])
     repetition_similarity: float = Field(
         default=0.85, gt=0.0, le=1.0, description="Bot messages this similar count as a repeat."
