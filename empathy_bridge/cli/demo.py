@@ -104,6 +104,10 @@ def demo(workdir: Path, records: int, seed: int, as_json: bool) -> None:
                 "interactions": bridge.store.count("interactions"),
                 "dead_letters": bridge.store.count("dead_letters"),
             }
+            # Empathy metrics report of this cycle (docs/metrics.md), written beside the store.
+            from empathy_bridge.report import write_report
+
+            summary["report"] = str(write_report(bridge, workdir / "report"))
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -133,3 +137,4 @@ def demo(workdir: Path, records: int, seed: int, as_json: bool) -> None:
         f"config: {config_path}\nnext: empathy-bridge interactions export --config "
         f"{config_path} | head"
     )
+    console.print(f"report: {summary['report']}")
