@@ -138,7 +138,9 @@ class XSandbox(SandboxServer):
 
         Returns the new tweet ids. This is the "outage spike" listening rules should catch.
         """
-        customers = [u for u in self.users.values() if u.id != BRAND_ID and not u.protected]
+        # Ordinary customers: a spike is many voices, not one big account.
+        customers = [u for u in self.users.values()
+                     if u.id != BRAND_ID and not u.protected and u.followers < 10_000]
         now = datetime.now(UTC)
         made = []
         for n in range(count):
