@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, cast
 
+import requests
+
 from empathy_bridge.adapter import (
     Adapter,
     Decisions,
@@ -25,10 +27,10 @@ from empathy_bridge.schemas import (
     WriteResult,
 )
 from empathy_bridge.secrets import Secrets
-from empathy_bridge_zendesk.config import ZendeskConfig
+from empathy_bridge_zendesk.config import ZendeskConfig, plan_limits
 from empathy_bridge_zendesk.export import ExportReader, UserDirectory
 from empathy_bridge_zendesk.fields import check_fields, create_missing, list_fields
-from empathy_bridge_zendesk.transport import ZendeskHttp
+from empathy_bridge_zendesk.transport import ZendeskHttp, build_session
 from empathy_bridge_zendesk.writeback import (
     TicketChange,
     build_changes,
@@ -64,7 +66,10 @@ class ZendeskAdapter(Adapter):
                                         max_seconds=self.cfg.retry_max_seconds)
         #: Sleep between job-status polls (tests may swap it).
         self.sleep: Callable[[float], None] = time.sleep
+        self._session = build_session(self.cfg, self.api_calls)
         self._http: ZendeskHttp | None = None
+        # Per instance, as the plan is per account: the engine sizes its API budget from it.
+        self.__dict__["plan_limits"] = plan_limits(self.cfg.plan)
         self._users: UserDirectory | None = None
         self._field_ids: dict[str, int] = self.cfg.fields.configured()
         # Current priority and tags of recently fetched tickets: plan_writeback compares with
@@ -76,7 +81,7 @@ class ZendeskAdapter(Adapter):
     def http(self) -> ZendeskHttp:
         """The zenpy-backed HTTP client (built on first use, so credentials are read lazily)."""
         if self._http is None:
-            self._http = ZendeskHttp(self.cfg, self.secrets, self.api_calls, self.retry_policy)
+            self._http = ZendeskHttp(self.cfg, self.secrets, self._session, self.retry_policy)
         return self._http
 
     @property
@@ -85,6 +90,16 @@ class ZendeskAdapter(Adapter):
         if self._users is None:
             self._users = UserDirectory(self.http)
         return self._users
+
+    # -- HTTP plumbing the engine uses ------------------------------------------------------
+
+    def http_sessions(self) -> list[requests.Session]:
+        """The session zenpy sends through (the engine wraps it with the API budget)."""
+        return [self._session]
+
+    def classify_request(self, method: str, url: str) -> str:
+        """Incremental exports have their own limit; everything else shares the plan's."""
+        return "incremental_export" if "/api/v2/incremental/" in url else "default"
 
     # -- read -------------------------------------------------------------------------------
 
@@ -188,7 +203,30 @@ class ZendeskAdapter(Adapter):
                                     f"{created[c.name]} in the config")
                 if c.name in created else c for c in self.check_fields()]
 
+    def read_fields(self, record_ids: Sequence[str], fields: Sequence[str]
+                    ) -> Mapping[tuple[str, str], Any] | None:
+        """Current values of our write-back keys on tickets, by ``/tickets/show_many`` (100 a
+        call); used by the engine to settle writes whose answer was lost."""
+        out: dict[tuple[str, str], Any] = {}
+        ids = [r for r in record_ids if r.isdigit()]
+        for start in range(0, len(ids), UPDATE_MANY_MAX):
+            chunk = ids[start:start + UPDATE_MANY_MAX]
+            page = self.http.get(self.http.url("/tickets/show_many.json"),
+                                 "reading back ticket fields", {"ids": ",".join(chunk)})
+            for ticket in page.get("tickets") or ():
+                record = str(ticket.get("id"))
+                values = {f"custom_fields.{f.get('id')}": f.get("value")
+                          for f in ticket.get("custom_fields") or () if isinstance(f, dict)}
+                tags = list(ticket.get("tags") or ())
+                for key in fields:
+                    if key in ("tags.add", "tags.remove"):
+                        out[(record, key)] = tags
+                    elif key == "priority":
+                        out[(record, key)] = ticket.get("priority")
+                    elif key in values:
+                        out[(record, key)] = values[key]
+        return out
+
     def close(self) -> None:
         """Release pooled connections."""
-        if self._http is not None:
-            self._http.close()
+        self._session.close()

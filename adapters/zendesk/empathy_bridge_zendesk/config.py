@@ -11,8 +11,31 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from empathy_bridge.adapter import SourceConfig
+from empathy_bridge.budget import RateLimit
 
-__all__ = ["DEFAULT_BOT_CHANNELS", "FieldIds", "FieldTypes", "ZendeskConfig"]
+__all__ = [
+    "DEFAULT_BOT_CHANNELS",
+    "PLAN_REQUESTS_PER_MINUTE",
+    "FieldIds",
+    "FieldTypes",
+    "ZendeskConfig",
+    "plan_limits",
+]
+
+#: Zendesk Suite plan -> API requests per minute (the incremental exports: 10, or 30 on
+#: High Volume).
+PLAN_REQUESTS_PER_MINUTE = {"team": 200, "growth": 400, "professional": 400, "enterprise": 700,
+                            "high_volume": 2500}
+
+Plan = Literal["team", "growth", "professional", "enterprise", "high_volume"]
+
+
+def plan_limits(plan: str | None) -> dict[str, RateLimit]:
+    """Endpoint class -> limit for the engine's API budget; empty (no budget) for ``None``."""
+    if plan is None:
+        return {}
+    return {"default": RateLimit(PLAN_REQUESTS_PER_MINUTE[plan], 60.0),
+            "incremental_export": RateLimit(30 if plan == "high_volume" else 10, 60.0)}
 
 #: ``via.channel`` values of comments written by Zendesk's bots rather than by a person.
 DEFAULT_BOT_CHANNELS: tuple[str, ...] = (
@@ -73,6 +96,11 @@ class ZendeskConfig(SourceConfig):
     )
     oauth_token_env: str | None = Field(
         default=None, description="Variable holding an OAuth access token (instead of a token)."
+    )
+    plan: Plan | None = Field(
+        default="professional",
+        description="Suite plan, sizing the API budget; none disables it (e.g. a sandbox "
+        "without limits).",
     )
     start_time: int = Field(
         default=0, ge=0, description="Unix time the first sync starts from (0: everything)."

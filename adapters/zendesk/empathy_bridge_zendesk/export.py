@@ -15,8 +15,9 @@ arrives; the committed events position is held back to the oldest waiting commen
 re-reads them. Orphans left at the end of the stream (or above ``orphan_buffer_max``) are
 resolved with ``/tickets/show_many.json`` (100 tickets a call).
 
-Satisfaction ratings follow, from ``/satisfaction_ratings.json?start_time=`` with their own
-watermark. The three positions travel together in one JSON cursor.
+Satisfaction ratings are read first, from ``/satisfaction_ratings.json?start_time=`` (100 a
+page) with their own watermark, and travel in the batch of their ticket. The three positions
+travel together in one JSON cursor.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class ExportReader:
         self._parties: dict[tuple[int, AuthorRole], Party] = {}
         self._orphans: dict[int, dict[int, Comment]] = {}
         self._orphan_count = 0
+        self._ratings: dict[int, list[dict[str, Any]]] = {}
 
     # -- the cycle --------------------------------------------------------------------------
 
@@ -138,6 +140,9 @@ class ExportReader:
             params["cursor"] = state.tickets
         else:
             params["start_time"] = self.config.start_time
+        ratings_mark = state.ratings
+        if self.config.satisfaction_ratings:
+            ratings_mark = self._read_ratings(state.ratings)
         url = self.http.url("/incremental/tickets/cursor.json")
         while True:
             page = self.http.get(url, "reading the incremental ticket export", params)
@@ -163,9 +168,10 @@ class ExportReader:
             url, params = after, None
         final = FetchBatch()
         self._resolve_orphans(final)
+        self._emit_ratings(list(self._ratings), final)
         state.events = events_pos
-        if self.config.satisfaction_ratings:
-            state.ratings = self._read_ratings(state.ratings, final)
+        # Only now: a crash before this point re-reads the ratings (the engine skips repeats).
+        state.ratings = ratings_mark
         final.cursor = state.dump()
         yield final
 
@@ -243,6 +249,7 @@ class ExportReader:
     def _emit(self, tickets: list[dict[str, Any]], window: dict[int, dict[int, Comment]],
               batch: FetchBatch) -> None:
         ready: list[tuple[dict[str, Any], list[Comment]]] = []
+        rated: list[int] = []
         for ticket in tickets:
             try:
                 ticket_id = int(ticket["id"])
@@ -251,10 +258,13 @@ class ExportReader:
             comments = {**self._take_orphans(ticket_id), **window.pop(ticket_id, {})}
             if ticket.get("status") == "deleted":
                 batch.deleted_conversations.append(str(ticket_id))
+                self._ratings.pop(ticket_id, None)
                 continue
             self.on_ticket(ticket)
             if comments:
                 ready.append((ticket, list(comments.values())))
+            if ticket_id in self._ratings:
+                rated.append(ticket_id)
         wanted: list[int | None] = []
         for ticket, thread in ready:
             wanted.append(_as_int(ticket.get("requester_id")))
@@ -271,30 +281,48 @@ class ExportReader:
                     native_id=str(ticket.get("id")), payload=_summary(ticket),
                     error=f"Zendesk ticket {ticket.get('id')} could not be normalised: "
                           f"{type(exc).__name__}: {str(exc)[:200]}"))
+        self._emit_ratings(rated, batch)
 
     # -- satisfaction ratings ---------------------------------------------------------------
 
-    def _read_ratings(self, start: int, batch: FetchBatch) -> int:
-        """Append answered ratings updated since ``start``; returns the next start time."""
+    def _read_ratings(self, start: int) -> int:
+        """Hold answered ratings updated since ``start`` by ticket; returns the next start.
+
+        Read before the tickets so each rating travels in the batch of its ticket (rating a
+        ticket updates it, so the ticket is in this cycle's export): the conversation is then
+        decided and written once, not once for the comments and again for the rating.
+        """
         newest = start
         url: str | None = self.http.url("/satisfaction_ratings.json")
         params: dict[str, Any] | None = {"start_time": start, "page[size]": 100}
-        ratings: list[dict[str, Any]] = []
         while url:
             page = self.http.get(url, "reading satisfaction ratings", params)
-            ratings.extend(r for r in page.get("satisfaction_ratings") or ()
-                           if isinstance(r, dict))
+            for rating in page.get("satisfaction_ratings") or ():
+                if not isinstance(rating, dict) or rating.get("score") not in ("good", "bad"):
+                    continue
+                ticket_id = _as_int(rating.get("ticket_id"))
+                if ticket_id is None:
+                    continue
+                self._ratings.setdefault(ticket_id, []).append(rating)
+                stamp = rating.get("updated_at") or rating.get("created_at")
+                try:
+                    newest = max(newest, int(parse_time(stamp).timestamp()))
+                except ValueError:
+                    continue
             meta = page.get("meta") or {}
             links = page.get("links") or {}
             url = links.get("next") if meta.get("has_more") else None
             params = None
+        return newest
+
+    def _emit_ratings(self, ticket_ids: Iterable[int], batch: FetchBatch) -> None:
+        ratings = [r for tid in ticket_ids for r in self._ratings.pop(tid, ())]
+        if not ratings:
+            return
         self.users.ensure(_as_int(r.get("requester_id")) for r in ratings)
         for rating in ratings:
             try:
                 interaction = rating_interaction(self.source, rating, self.users.users)
-                stamp = rating.get("updated_at") or rating.get("created_at")
-                if stamp:
-                    newest = max(newest, int(parse_time(stamp).timestamp()))
             except _BAD_RECORD as exc:
                 batch.failures.append(FetchFailure(
                     native_id=f"csat-{rating.get('id')}", payload=_summary(rating),
@@ -302,7 +330,6 @@ class ExportReader:
                 continue
             if interaction is not None:
                 batch.interactions.append(interaction)
-        return newest
 
 
 def _as_int(value: Any) -> int | None:

@@ -22,20 +22,20 @@ import itertools
 import logging
 import threading
 import time
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from empathy_bridge.sandbox import FaultConfig, LimitClass, SandboxServer, json_response
+from empathy_bridge_zendesk.config import PLAN_REQUESTS_PER_MINUTE, Plan
 from empathy_bridge_zendesk.seed import SeedData, build, iso
 
 __all__ = ["PLAN_LIMITS", "SANDBOX_EMAIL", "SANDBOX_FIELD_IDS", "SANDBOX_TOKEN", "ZendeskSandbox"]
 
 #: Requests per minute by Zendesk Suite plan.
-PLAN_LIMITS = {"team": 200, "growth": 400, "professional": 400, "enterprise": 700,
-               "high_volume": 2500}
+PLAN_LIMITS = PLAN_REQUESTS_PER_MINUTE
 SANDBOX_EMAIL = "agent@sandbox.example.com"
 SANDBOX_TOKEN = "sandbox-token"
 #: Ids of the empathy fields a sandbox created with ``with_fields=True`` already has.
@@ -49,8 +49,6 @@ _SYSTEM_FIELDS = [
 _PRIORITIES = {"low", "normal", "high", "urgent", None}
 _STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
 _EXPORT_ENDPOINTS = {"ticket_export", "event_export"}
-
-Plan = Literal["team", "growth", "professional", "enterprise", "high_volume"]
 
 
 def _error(code: str, description: str, status: int, **extra: Any) -> Response:
@@ -238,6 +236,7 @@ class ZendeskSandbox(SandboxServer):
     def demo_source_config(self) -> dict[str, Any]:
         """The ``[sources.zendesk]`` table pointing at this sandbox."""
         return {"adapter": "zendesk", "base_url": self.url, "subdomain": self.subdomain,
+                "plan": self.plan if self.rate_limits_enabled else None,
                 "email": SANDBOX_EMAIL, "token_env": "ZENDESK_API_TOKEN",
                 "fields": dict(SANDBOX_FIELD_IDS) if self.with_fields else {}}
 

@@ -397,8 +397,15 @@ class _Builder:
                       "comment": comment or None, "reason": None,
                       "created_at": iso(rated), "updated_at": iso(rated)}
             self.data.ratings.append(rating)
-            self.data.tickets[tid]["satisfaction_rating"] = {
-                "id": rating["id"], "score": score, "comment": comment or None}
+            ticket = self.data.tickets[tid]
+            ticket["satisfaction_rating"] = {"id": rating["id"], "score": score,
+                                             "comment": comment or None}
+            if rated > ticket["generated_timestamp"]:
+                # Rating a ticket is an update of it: it moves in the export like any other.
+                ticket["updated_at"], ticket["generated_timestamp"] = iso(rated), rated
+                self.data.events.append((rated, tid, "Update", [
+                    {"event_type": "Change", "field_name": "satisfaction_score",
+                     "value": score, "previous_value": "offered"}], requester))
         if updated != ts:
             self.data.events.append((updated, tid, "Update",
                                      [{"event_type": "Change", "field_name": "status",

@@ -35,7 +35,14 @@ from empathy_bridge.retry import RetryPolicy
 from empathy_bridge.secrets import Secrets
 from empathy_bridge_zendesk.config import ZendeskConfig
 
-__all__ = ["RETRY_AFTER_HEADER", "BaseUrlAdapter", "ZendeskHttp", "translate_api_error"]
+__all__ = [
+    "RETRY_AFTER_HEADER",
+    "BaseUrlAdapter",
+    "ZendeskHttp",
+    "build_session",
+    "translate_api_error",
+    "vendor_origin",
+]
 
 log = logging.getLogger("empathy_bridge_zendesk")
 
@@ -172,23 +179,14 @@ class ZendeskHttp:
     per ticket and comment would dominate a 10,000-ticket sync.
     """
 
-    def __init__(self, config: ZendeskConfig, secrets: Secrets, counter: ApiCallCounter,
+    def __init__(self, config: ZendeskConfig, secrets: Secrets, session: requests.Session,
                  policy: RetryPolicy | None = None) -> None:
         self.config = config
-        self.counter = counter
         self.policy = policy or RetryPolicy(attempts=config.retry_attempts,
                                             max_seconds=config.retry_max_seconds)
-        self.vendor_origin = f"https://{config.subdomain}.zendesk.com"
-        session = requests.Session()
-        self.transport = BaseUrlAdapter(self.vendor_origin, config.base_url, counter)
-        session.mount(self.vendor_origin, self.transport)
-        # after_url / next_page links point at base_url's own host; count and pool them too.
-        if config.base_url:
-            origin = urlsplit(config.base_url)
-            session.mount(f"{origin.scheme}://{origin.netloc}",
-                          BaseUrlAdapter(self.vendor_origin, None, counter))
-        self.client = _build_zenpy(config, secrets, session)
+        self.vendor_origin = vendor_origin(config)
         self.session = session
+        self.client = _build_zenpy(config, secrets, session)
         self._api = self.client.tickets
 
     @property
@@ -233,6 +231,28 @@ class ZendeskHttp:
     def close(self) -> None:
         """Release pooled connections."""
         self.session.close()
+
+
+def vendor_origin(config: ZendeskConfig) -> str:
+    """``https://{subdomain}.zendesk.com``: the origin zenpy builds every URL on."""
+    return f"https://{config.subdomain}.zendesk.com"
+
+
+def build_session(config: ZendeskConfig, counter: ApiCallCounter) -> requests.Session:
+    """A session whose vendor-origin transport sends to ``base_url``; no credentials yet.
+
+    Built before any secret is read so the engine can wrap its transports (API budget) when it
+    creates the adapter.
+    """
+    session = requests.Session()
+    origin = vendor_origin(config)
+    session.mount(origin, BaseUrlAdapter(origin, config.base_url, counter))
+    # after_url / next_page links point at base_url's own host; count and pool them too.
+    if config.base_url:
+        target = urlsplit(config.base_url)
+        session.mount(f"{target.scheme}://{target.netloc}",
+                      BaseUrlAdapter(origin, None, counter))
+    return session
 
 
 def _build_zenpy(config: ZendeskConfig, secrets: Secrets, session: requests.Session) -> Any:
