@@ -142,17 +142,38 @@ def history(
 
 @router.get("/metrics", response_model=MetricsResponse, summary="Empathy metrics",
             responses={501: {"model": Problem, "description": "No metrics module installed."}})
-def metrics(ctx: Ctx, caller: Auth) -> MetricsResponse:
-    """Empathy metrics over the tenant's sources (needs ``empathy_bridge.metrics``)."""
+def metrics(
+    ctx: Ctx,
+    caller: Auth,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> MetricsResponse:
+    """Empathy metrics of each of the tenant's sources over ``[since, until)``.
+
+    Computed by ``empathy_bridge.metrics`` over its rollups (kept fresh by the daemon or
+    ``empathy-bridge metrics``), broken down by source and filtered to the caller's tenant.
+    """
     try:
         module = importlib.import_module("empathy_bridge.metrics")
-    except ImportError:
-        module = None
-    compute = getattr(module, "compute_for_sources", None) if module is not None else None
-    if compute is None:
+        compute = module.compute_metrics
+        query_type = module.MetricQuery
+        settings_type = module.MetricsSettings
+    except (ImportError, AttributeError):
         raise ProblemError(501, "empathy metrics are not available in this installation: "
-                                "the empathy_bridge.metrics module (with compute_for_sources) "
-                                "is not installed", slug="metrics-unavailable")
-    found = compute(ctx.require_bridge(), sources=ctx.tenant_sources(caller.tenant))
-    return MetricsResponse(metrics=[m.model_dump(mode="json") if hasattr(m, "model_dump")
-                                    else dict(m) for m in found])
+                                "the empathy_bridge.metrics module is not installed",
+                           slug="metrics-unavailable") from None
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ProblemError(422, f"{name}: timestamp must include a timezone (e.g. ...Z)")
+    if since is not None and until is not None and since >= until:
+        raise ProblemError(422, "since must be before until")
+    bridge = ctx.require_bridge()
+    sources = set(ctx.tenant_sources(caller.tenant))
+    try:
+        found = compute(bridge.store, bridge.config.section("metrics", settings_type),
+                        query_type(since=since, until=until, by="source"))
+    except EmpathyBridgeError as exc:
+        raise ProblemError(422, str(exc)) from exc
+    # A breakdown by source, keeping only the tenant's: other tenants' figures never leave.
+    return MetricsResponse(metrics=[m.model_dump(mode="json") for m in found
+                                    if m.dimension == "source" and m.dimension_value in sources])

@@ -52,7 +52,7 @@ def bridge(tmp_path: Path, environ: dict[str, str]) -> Iterator[Bridge]:
     yield b
     b.close()
     for cfg in b.source_configs.values():
-        ExampleDesk.drop(getattr(cfg, "desk"))
+        ExampleDesk.drop(str(getattr(cfg, "desk")))  # noqa: B009 - SourceConfig has no desk
 
 
 @pytest.fixture
