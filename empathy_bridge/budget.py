@@ -219,9 +219,11 @@ class ApiBudget:
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None and limit is not None:
-                # No plan limit declared: learn it from the platform (window assumed 60 s).
+                # No plan limit declared: learn it from the platform. The first answer's reset
+                # is at most one window away (60 s when the platform does not say).
+                window = reset_in if reset_in and reset_in >= 1.0 else 60.0
                 bucket = self._buckets[key] = TokenBucket(
-                    RateLimit(limit, 60.0), safety=self.safety, clock=self._clock
+                    RateLimit(limit, window), safety=self.safety, clock=self._clock
                 )
         if bucket is None:
             return
