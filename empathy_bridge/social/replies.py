@@ -30,6 +30,7 @@ from sqlalchemy.engine import RowMapping
 
 from empathy_bridge.errors import (
     EmpathyBridgeError,
+    FatalError,
     QuotaExhaustedError,
     RetriableError,
     SkippableError,
@@ -358,12 +359,31 @@ class ReplyQueue:
         for draft_id in ids:
             draft = self.get(draft_id)
             try:
-                outcomes.append(self._post_one(draft, poster_for(draft.source)))
+                poster = poster_for(draft.source)
+            except SkippableError as exc:  # the source's adapter cannot post at all
+                self._fail(draft, str(exc))
+                outcomes.append(PostOutcome(draft.id, DraftStatus.FAILED, error=str(exc)))
+                continue
+            except FatalError as exc:  # e.g. the source is no longer configured: fix, rerun
+                self._set_error(draft.id, str(exc))
+                outcomes.append(PostOutcome(draft.id, draft.status, error=str(exc)))
+                continue
+            try:
+                outcomes.append(self._post_one(draft, poster))
             except (QuotaExhaustedError, RetriableError) as exc:
                 self._set_error(draft.id, str(exc))
                 outcomes.append(PostOutcome(draft.id, DraftStatus.POSTING, error=str(exc)))
                 break
         return outcomes
+
+    def _fail(self, draft: Draft, error: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(update(st.drafts).where(st.drafts.c.id == draft.id).values(
+                status=DraftStatus.FAILED.value, last_error=error[:1000],
+                updated_at=self.clock()))
+            self.store.audit("social.reply_failed", actor=draft.approved_by or "unknown",
+                             source=draft.source, record_id=draft.in_reply_to, conn=conn,
+                             detail={"draft_id": draft.id, "error": error[:300]})
 
     def _set_error(self, draft_id: str, error: str) -> None:
         with self.store.transaction() as conn:
@@ -392,13 +412,7 @@ class ReplyQueue:
             posted = poster.post_reply(draft.in_reply_to, draft.text, draft_id=draft.id,
                                        reconcile=reconcile)
         except SkippableError as exc:
-            with self.store.transaction() as conn:
-                conn.execute(update(st.drafts).where(st.drafts.c.id == draft.id).values(
-                    status=DraftStatus.FAILED.value, last_error=str(exc)[:1000],
-                    updated_at=self.clock()))
-                self.store.audit("social.reply_failed", actor=draft.approved_by or "unknown",
-                                 source=draft.source, record_id=draft.in_reply_to, conn=conn,
-                                 detail={"draft_id": draft.id, "error": str(exc)[:300]})
+            self._fail(draft, str(exc))
             return PostOutcome(draft.id, DraftStatus.FAILED, error=str(exc))
         now = self.clock()
         with self.store.transaction() as conn:
