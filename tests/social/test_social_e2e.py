@@ -2,7 +2,8 @@
 post is held for approval, approved from the CLI, and posted once to the X sandbox.
 
 The case goes to the Zendesk sandbox through the Zendesk adapter's ``create_case`` when that
-adapter implements it; otherwise to a minimal in-test CRM adapter, through the same sink code.
+adapter is installed and implements it, else to the Salesforce sandbox likewise, else to a
+minimal in-test CRM adapter, through the same sink code.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from empathy_bridge.adapter import Adapter, Decisions, FetchBatch
 from empathy_bridge.cli import cli as root
 from empathy_bridge.defaults import social as social_plugin
 from empathy_bridge.engine import Bridge
+from empathy_bridge.errors import EmpathyBridgeError
 from empathy_bridge.hookspecs import hookimpl
 from empathy_bridge.schemas import (
     AuthorRole,
@@ -66,12 +68,25 @@ class CrmPlugin:
         register(RecordingCrm)
 
 
-def zendesk_can_open_cases() -> bool:
+def crm_sandbox_factory(name: str) -> Callable[..., Any] | None:
+    """The sandbox factory of CRM adapter ``name`` if it is installed and can open cases."""
     try:
-        from empathy_bridge_zendesk.adapter import ZendeskAdapter  # type: ignore[import-untyped]
-    except ImportError:
-        return False
-    return ZendeskAdapter.create_case is not Adapter.create_case  # type: ignore[no-any-return]
+        probe = Bridge.from_config(None, environ={"EMPATHY_BRIDGE_PLUGINS": name})
+    except EmpathyBridgeError:
+        return None  # not installed, or broken: fall back to the next CRM
+    adapter = probe.adapter_classes.get(name)
+    factory = probe.sandboxes().get(name)
+    if adapter is None or factory is None or adapter.create_case is Adapter.create_case:
+        return None
+    return factory
+
+
+def case_count(stats: dict[str, Any]) -> int:
+    """Cases/tickets a CRM sandbox holds, from its ``/_sandbox/stats``."""
+    for key in ("cases", "tickets", "records_created", "tickets_created"):
+        if isinstance(stats.get(key), int):
+            return int(stats[key])
+    raise AssertionError(f"no case count in sandbox stats: {sorted(stats)}")
 
 
 def toml_table(name: str, table: dict[str, Any]) -> str:
@@ -88,14 +103,17 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
         environ = {**x.demo_environment(), "EMPATHY_BRIDGE_PLUGINS": "x"}
         crm_table: dict[str, Any] = {"adapter": "recording-crm"}
         plugins: tuple[object, ...] = (CrmPlugin(),)
-        zendesk = None
-        if zendesk_can_open_cases():
-            probe = Bridge.from_config(None, environ={"EMPATHY_BRIDGE_PLUGINS": "zendesk"})
-            zendesk = stack.enter_context(probe.sandboxes()["zendesk"](seed=21))
-            crm_table = zendesk.demo_source_config()
-            environ = {**environ, **zendesk.demo_environment(),
-                       "EMPATHY_BRIDGE_PLUGINS": "x,zendesk"}
+        crm = None
+        for name in ("zendesk", "salesforce"):
+            factory = crm_sandbox_factory(name)
+            if factory is None:
+                continue
+            crm = stack.enter_context(factory(seed=21))
+            crm_table = crm.demo_source_config()
+            environ = {**environ, **crm.demo_environment(),
+                       "EMPATHY_BRIDGE_PLUGINS": f"x,{name}"}
             plugins = ()
+            break
         config = "\n\n".join([
             toml_table("store", {"url": f"sqlite:///{tmp_path / 'eb.db'}"}),
             toml_table("sources.x", x.demo_source_config()),
@@ -122,7 +140,7 @@ sinks = ["log", "crm"]
         # cannot be loaded by the command line, which only knows installed plugins).
         cli_path = tmp_path / "replies.toml"
         cli_path.write_text("\n\n".join(config.split("\n\n")[:2]), encoding="utf-8")
-        yield {"x": x, "zendesk": zendesk, "environ": environ, "plugins": plugins,
+        yield {"x": x, "crm": crm, "environ": environ, "plugins": plugins,
                "config": path, "cli_config": cli_path}
 
 
@@ -131,6 +149,8 @@ def test_outage_spike_to_alert_case_and_approved_reply(world: dict[str, Any]) ->
     bridge = Bridge.from_config(path, environ=environ, plugins=world["plugins"])
     try:
         assert bridge.sync("x").status == "ok"
+        crm = world["crm"]
+        cases_before = case_count(crm.stats()) if crm is not None else 0
         with social_context(path, environ, plugins=world["plugins"]) as ctx:
             quiet = ctx.ops.run()
             assert quiet.alerts == [] and quiet.seen > 10
@@ -141,7 +161,9 @@ def test_outage_spike_to_alert_case_and_approved_reply(world: dict[str, Any]) ->
         assert len(spike.alerts) == 1 and spike.errors == []
         assert again.alerts == [] and again.cases == []
         assert len(spike.cases) == 1
-        if world["zendesk"] is None:
+        if crm is not None:
+            assert case_count(crm.stats()) == cases_before + 1, "one case in the CRM sandbox"
+        else:
             [case] = RecordingCrm.cases.values()
             assert "Listening rule 'outage-spike' fired" in case["body"]
             assert "Public thread: https://x.com/" in case["body"]
