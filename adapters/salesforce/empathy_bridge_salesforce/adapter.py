@@ -90,7 +90,8 @@ def parse_cursor(cursor: str, source: str) -> datetime:
         value = datetime.fromisoformat(cursor)
     except ValueError:
         raise ConfigError(f"source {source}: stored cursor {cursor!r} is not an ISO-8601 "
-                          "timestamp; reset it with `empathy-bridge sync --reset-cursor`") from None
+                          "timestamp (this adapter stores SystemModstamp values); clear the "
+                          "source's cursor in the store to start over") from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise ConfigError(f"source {source}: cursor {cursor!r} has no timezone; cursors must be "
                           "timezone-aware (e.g. '2026-11-27T10:00:00+00:00')")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -222,7 +223,7 @@ class SalesforceClient:
             return SalesforceApiError(f"Salesforce answered HTTP {exc.status} while {what} "
                                       f"({code or 'no code'}: {message})",
                                       code=code, status=exc.status)
-        if isinstance(exc, requests.exceptions.SSLError):
+        if isinstance(exc, requests.exceptions.SSLError) and _verify_failed(exc):
             return FatalError(f"TLS verification of {self.config.base_url} failed while {what}: "
                               "set ca_bundle to the CA certificate file the server's certificate "
                               "chains to")
@@ -236,6 +237,21 @@ class SalesforceClient:
     def close(self) -> None:
         """Close pooled connections."""
         self.session.close()
+
+
+def _verify_failed(exc: BaseException) -> bool:
+    """Whether a TLS error is a certificate verification failure (not a dropped connection)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return True
+        current = current.__cause__ or current.__context__ or next(
+            (a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+    return False
 
 
 def _route(url: str) -> str:

@@ -139,9 +139,12 @@ class SalesforceSandbox(SandboxServer):
 
     def demo_source_config(self) -> dict[str, Any]:
         """The ``[sources.salesforce]`` table for this sandbox (call after start: the CA exists)."""
-        return {"adapter": "salesforce", "base_url": self.url, "api_version": self.api_version,
-                "session_id_env": "SALESFORCE_SESSION_ID",
-                "ca_bundle": str(self.ca_path) if self.ca_path else None}
+        table: dict[str, Any] = {"adapter": "salesforce", "base_url": self.url,
+                                 "api_version": self.api_version,
+                                 "session_id_env": "SALESFORCE_SESSION_ID"}
+        if self.ca_path is not None:
+            table["ca_bundle"] = str(self.ca_path)
+        return table
 
     def demo_environment(self) -> dict[str, str]:
         """The sandbox session id, as the demo's ``SALESFORCE_SESSION_ID``."""

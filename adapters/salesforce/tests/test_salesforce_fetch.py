@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from empathy_bridge_salesforce.adapter import SalesforceAdapter
+from empathy_bridge_salesforce.client import SalesforceApiError
 from empathy_bridge_salesforce.sandbox import SalesforceSandbox
 
-from empathy_bridge.errors import ConfigError
+from empathy_bridge.errors import ConfigError, FatalError
 from empathy_bridge.schemas import AuthorRole, Visibility
 
 
@@ -116,8 +117,21 @@ def test_deleted_cases_are_removed_from_the_store(sf_sandbox: SalesforceSandbox,
 
 
 def test_transient_errors_are_retried(sf_sandboxes: Any, make_adapter: Any) -> None:
-    sandbox = sf_sandboxes(error_rate=0.3, seed=11)
-    adapter = make_adapter(sandbox, retry_attempts=12, max_ids_per_query=20)
+    sandbox = sf_sandboxes(error_rate=0.25, drop_rate=0.15, seed=11)
+    adapter = make_adapter(sandbox, retry_attempts=15, max_ids_per_query=10)
     interactions = all_interactions(adapter)
     assert {i.conversation_id for i in interactions} == set(sandbox.org.tables["Case"])
-    assert sandbox.stats()["faults"].get("5xx", 0) > 0
+    faults = sandbox.stats()["faults"]
+    assert faults.get("5xx", 0) > 0 and faults.get("dropped", 0) > 0
+
+
+def test_rejected_query_is_a_fatal_error_with_the_code(sf_sandbox: SalesforceSandbox,
+                                                       make_adapter: Any) -> None:
+    adapter = make_adapter(sf_sandbox)
+    client = adapter.client
+    with pytest.raises(SalesforceApiError) as info:
+        client.call("querying", lambda: client.sf.query("SELECT Id FROM Case WHERE "
+                                                        "Status = 'New' OR Status = 'Closed'"))
+    assert isinstance(info.value, FatalError)
+    assert info.value.code == "MALFORMED_QUERY"
+    assert "MALFORMED_QUERY" in str(info.value)
