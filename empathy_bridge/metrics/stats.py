@@ -8,6 +8,7 @@ variance) instead of raising.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,6 +86,9 @@ def correlation(x: Sequence[float], y: Sequence[float], confidence: float = 0.95
     if np.ptp(xa) == 0 or np.ptp(ya) == 0:
         return Estimate(None, n)
     result = stats.pearsonr(xa, ya)
+    if n <= 3:  # the Fisher-z standard error 1/sqrt(n-3) is undefined
+        return Estimate(_finite(float(result.statistic)), n, None, None,
+                        _finite(float(result.pvalue)))
     ci = result.confidence_interval(confidence_level=confidence)
     return Estimate(_finite(float(result.statistic)), n, _finite(ci.low), _finite(ci.high),
                     _finite(float(result.pvalue)))
@@ -100,6 +104,8 @@ def rank_correlation(x: Sequence[float], y: Sequence[float],
     if np.ptp(rx) == 0 or np.ptp(ry) == 0:
         return Estimate(None, n)
     rho = stats.spearmanr(x, y)
+    if n <= 3:
+        return Estimate(_finite(float(rho.statistic)), n, None, None, _finite(float(rho.pvalue)))
     ci = stats.pearsonr(rx, ry).confidence_interval(confidence_level=confidence)
     return Estimate(_finite(float(rho.statistic)), n, _finite(ci.low), _finite(ci.high),
                     _finite(float(rho.pvalue)))
@@ -110,9 +116,14 @@ def diff_proportions(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.9
     if n1 <= 0 or n2 <= 0:
         return Estimate(None, n1 + n2)
     diff = k1 / n1 - k2 / n2
-    low, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff",
-                                           alpha=1 - confidence)
-    p_value: float | None = None
-    if 0 < k1 + k2 < n1 + n2:
-        p_value = _finite(float(test_proportions_2indep(k1, n1, k2, n2, compare="diff").pvalue))
+    with warnings.catch_warnings():
+        # statsmodels also computes ratio/odds statistics that divide by zero at p=0; the
+        # difference and its interval are well defined there.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb",
+                                               compare="diff", alpha=1 - confidence)
+        p_value: float | None = None
+        if 0 < k1 + k2 < n1 + n2:
+            p_value = _finite(float(
+                test_proportions_2indep(k1, n1, k2, n2, compare="diff").pvalue))
     return Estimate(diff, n1 + n2, _finite(low), _finite(high), p_value)

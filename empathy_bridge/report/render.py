@@ -37,7 +37,8 @@ main{padding:8px 32px 48px;max-width:1100px}
 section{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:16px 20px;margin:18px 0}
 h2{font-size:19px;margin:0 0 8px}h3{font-size:15px;margin:16px 0 6px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{flex:1 1 150px;border:1px solid #e5e7eb;border-radius:8px;padding:10px 12px;background:#f9fafb}
+.card{flex:1 1 150px;border:1px solid #e5e7eb;border-radius:8px;padding:10px 12px;
+background:#f9fafb}
 .card .v{font-size:24px;font-weight:600}.card .l{font-size:13px;color:#475569}
 .card .d{font-size:12px}.up{color:#047857}.down{color:#b91c1c}.muted{color:#64748b;font-size:13px}
 table{border-collapse:collapse;width:100%;font-size:13px}
@@ -45,7 +46,8 @@ th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e5e7eb;vertical-a
 th{background:#f1f5f9}td.num{text-align:right;font-variant-numeric:tabular-nums}
 blockquote{margin:8px 0;padding:8px 12px;border-left:4px solid #94a3b8;background:#f8fafc}
 blockquote.neg{border-color:#D55E00}blockquote.pos{border-color:#009E73}
-.flag{color:#b91c1c;font-weight:600}.legend span{display:inline-block;margin-right:12px;font-size:12px}
+.flag{color:#b91c1c;font-weight:600}
+.legend span{display:inline-block;margin-right:12px;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}
 """
 
@@ -110,7 +112,8 @@ def _table(metrics: Sequence[EmpathyMetric], *, with_dimension: bool = True,
     for metric in metrics:
         flagged = flag is not None and metric.ci_low is not None and metric.ci_low > 0
         rows.append(
-            f"<tr><td>{escape(metric.name)}{' <span class=flag>high impact</span>' if flagged else ''}"
+            f"<tr><td>{escape(metric.name)}"
+            f"{' <span class=flag>high impact</span>' if flagged else ''}"
             f"</td>" + (f"<td>{escape(metric.dimension_value or '')}</td>"
                         if with_dimension else "")
             + f'<td class="num">{escape(_value(metric))}</td><td class="num">'

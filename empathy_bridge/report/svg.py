@@ -95,13 +95,13 @@ def line_chart(series: dict[str, list[tuple[str, float | None]]], *, title: str,
     for n, (name, points) in enumerate(series.items()):
         colour = PALETTE[n % len(PALETTE)]
         path: list[str] = []
-        for i, (label, v) in enumerate(points):
-            if v is None:
+        for i, (label, point) in enumerate(points):
+            if point is None:
                 path.append("")
                 continue
-            path.append(f"{x(i):.1f},{y(v):.1f}")
-            out.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}">'
-                       f'<title>{escape(name)} {escape(label)}: {escape(_fmt(v, percent))}'
+            path.append(f"{x(i):.1f},{y(point):.1f}")
+            out.append(f'<circle cx="{x(i):.1f}" cy="{y(point):.1f}" r="3" fill="{colour}">'
+                       f'<title>{escape(name)} {escape(label)}: {escape(_fmt(point, percent))}'
                        f'</title></circle>')
         segments = " ".join(path).split("  ")
         for segment in segments:
