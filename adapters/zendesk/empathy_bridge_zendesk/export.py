@@ -17,13 +17,15 @@ resolved with ``/tickets/show_many.json`` (100 tickets a call).
 
 Satisfaction ratings are read first, from ``/satisfaction_ratings.json?start_time=`` (100 a
 page) with their own watermark, and travel in the batch of their ticket. The three positions
-travel together in one JSON cursor.
+travel together in one JSON cursor. A cycle stops at tickets changed after it started (such as
+the engine's own write-backs, made while the export is read); the next cycle goes on from there.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -144,11 +146,16 @@ class ExportReader:
         if self.config.satisfaction_ratings:
             ratings_mark = self._read_ratings(state.ratings)
         url = self.http.url("/incremental/tickets/cursor.json")
+        # Tickets changed after this cycle started (our own write-backs among them, as the
+        # engine writes while we read) are the next cycle's work: stop once the export reaches
+        # them. Stopping early is always safe, so clock skew with Zendesk only shifts work.
+        cycle_started = int(time.time())
         while True:
             page = self.http.get(url, "reading the incremental ticket export", params)
             tickets = [t for t in page.get("tickets") or () if isinstance(t, dict) and "id" in t]
             self.users.add(page.get("users"))
             batch = FetchBatch()
+            newest = -1
             if tickets:
                 newest = max(int(t.get("generated_timestamp") or 0) for t in tickets)
                 window = self._read_comments(events_pos, newest, batch)
@@ -163,7 +170,7 @@ class ExportReader:
             batch.cursor = state.dump()
             yield batch
             after = page.get("after_url")
-            if page.get("end_of_stream") or not after:
+            if page.get("end_of_stream") or not after or newest >= cycle_started:
                 break
             url, params = after, None
         final = FetchBatch()
