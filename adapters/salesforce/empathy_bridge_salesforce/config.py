@@ -17,9 +17,10 @@ The session id (an OAuth access token) is read from the environment variable tha
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from empathy_bridge.adapter import SourceConfig
 
@@ -105,6 +106,20 @@ class SalesforceConfig(SourceConfig):
     retry_attempts: int = Field(default=5, ge=1, le=20)
     retry_initial_wait: float = Field(default=0.5, ge=0.0)
     retry_max_seconds: float = Field(default=120.0, gt=0)
+
+    @field_validator("start")
+    @classmethod
+    def _aware_start(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"start must be an ISO-8601 timestamp, got {value!r}") from None
+        if parsed.tzinfo is None:
+            raise ValueError(f"start must carry a timezone (e.g. '{value}+00:00'); naive "
+                             "timestamps are ambiguous")
+        return value
 
     @model_validator(mode="after")
     def _check_priorities(self) -> Self:

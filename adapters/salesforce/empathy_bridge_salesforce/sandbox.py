@@ -121,6 +121,7 @@ class SalesforceSandbox(SandboxServer):
                  methods=["PATCH"]),
             Rule("/_sandbox/records/<sobject>/<rid>", endpoint="sandbox_records",
                  methods=["GET"]),
+            Rule("/_sandbox/ca.pem", endpoint="sandbox_ca", methods=["GET"]),
         ]
 
     def route_key(self, request: Request, rule: Rule | None) -> str:
@@ -515,6 +516,14 @@ class SalesforceSandbox(SandboxServer):
             deleted = rid in self.org.recycle_bin
             return json_response({"error": "deleted" if deleted else "not found", "id": rid}, 404)
         return json_response(found)
+
+
+    def on_sandbox_ca(self, request: Request) -> Response:
+        """The throwaway CA certificate, for clients started outside this process
+        (``curl -k https://127.0.0.1:PORT/_sandbox/ca.pem > ca.pem``, then ``ca_bundle``)."""
+        if self.ca_path is None:
+            return json_response({"error": "not started"}, 404)
+        return Response(self.ca_path.read_bytes(), mimetype="application/x-pem-file")
 
 
 def _batch_size(header: str) -> int:

@@ -135,3 +135,11 @@ def test_rejected_query_is_a_fatal_error_with_the_code(sf_sandbox: SalesforceSan
     assert isinstance(info.value, FatalError)
     assert info.value.code == "MALFORMED_QUERY"
     assert "MALFORMED_QUERY" in str(info.value)
+
+
+def test_start_must_be_timezone_aware(sf_sandbox: SalesforceSandbox, make_adapter: Any) -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        make_adapter(sf_sandbox, start="2026-11-01T00:00:00")
+    adapter = make_adapter(sf_sandbox, start="2000-01-01T00:00:00+00:00")
+    assert {i.conversation_id for i in all_interactions(adapter)} == set(
+        sf_sandbox.org.tables["Case"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -199,3 +200,31 @@ def test_seed_has_the_awkward_records(sf_sandboxes: Any) -> None:
     portal_users = {u["Id"] for u in org.tables["User"].values() if u["ContactId"]}
     assert any(c["CreatedById"] in portal_users for c in org.tables["CaseComment"].values())
     assert json.dumps(sandbox.stats())  # stats are JSON-serialisable
+
+
+def test_updated_and_deleted_replication_endpoints(sf_sandbox: SalesforceSandbox) -> None:
+    sf = client(sf_sandbox)
+    now = datetime.now(UTC)
+    case_id = sf_sandbox.case_ids()[0]
+    sf_sandbox.update_case(case_id, Subject="Changed by an agent")
+    # Replication covers whole minutes up to the current one: date the change back.
+    sf_sandbox.set_modstamp(case_id, now - timedelta(minutes=3))
+    sf_sandbox.delete_case(sf_sandbox.case_ids()[1], now - timedelta(minutes=3))
+    case_type: Any = sf.Case
+    updated = case_type.updated(now - timedelta(minutes=10), now + timedelta(minutes=2))
+    assert case_id in updated["ids"]
+    deleted = case_type.deleted(now - timedelta(minutes=10), now + timedelta(minutes=2))
+    assert len(deleted["deletedRecords"]) == 1
+    assert deleted["deletedRecords"][0]["deletedDate"].endswith("+0000")
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        case_type.deleted(now, now - timedelta(hours=1))
+    assert error_code(info.value) == "INVALID_REPLICATION_DATE"
+
+
+def test_ca_certificate_is_served_for_outside_clients(sf_sandbox: SalesforceSandbox) -> None:
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(sf_sandbox.ca_path)
+    pem = session.get(f"{sf_sandbox.url}/_sandbox/ca.pem").text
+    assert pem.startswith("-----BEGIN CERTIFICATE-----")
+    assert sf_sandbox.ca_path is not None and pem == sf_sandbox.ca_path.read_text()
