@@ -15,6 +15,7 @@ last cycle (a ``social_seen`` ledger, so each post is counted once), then
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
@@ -175,12 +176,11 @@ class SocialOps:
     def _listen(self, batch: list[tuple[Interaction, EmotionalContext | None]], now: datetime,
                 report: SocialReport,
                 samples: dict[str, list[tuple[Interaction, EmotionalContext | None]]]) -> None:
+        # Idempotent side effects (alerts by dedupe key, cases by key, drafts by target) come
+        # first; the counts, which are not idempotent, commit in one transaction with the
+        # "seen" marks. A crash in between repeats only the idempotent part.
         fresh_after = now - self.lookback
-        with self.store.transaction() as conn:
-            for post, _context in batch:
-                conn.execute(st.seen.insert().values(source=post.source, native_id=post.native_id,
-                                                     seen_at=now))
-        report.seen += len(batch)
+        counts: collections.Counter[tuple[str, datetime]] = collections.Counter()
         for post, context in batch:
             if post.visibility is not Visibility.PUBLIC:
                 continue
@@ -190,15 +190,20 @@ class SocialOps:
                     continue
                 report.matched[rule.name] = report.matched.get(rule.name, 0) + 1
                 if isinstance(rule, SpikeRule):
-                    with self.store.transaction() as conn:
-                        self.windows.add(conn, rule.name,
-                                         bucket_floor(post.created_at, rule.bucket_minutes))
+                    counts[(rule.name, bucket_floor(post.created_at, rule.bucket_minutes))] += 1
                     samples.setdefault(rule.name, []).append((post, context))
                 elif fresh:
                     self._fire_post_rule(rule, post, context, now, report)
             if fresh and context is not None:
                 self._maybe_escalate(post, context, report)
                 self._maybe_draft(post, context, report)
+        with self.store.transaction() as conn:
+            conn.execute(st.seen.insert(), [
+                {"source": post.source, "native_id": post.native_id, "seen_at": now}
+                for post, _ in batch])
+            for (rule_name, bucket), n in counts.items():
+                self.windows.add(conn, rule_name, bucket, n)
+        report.seen += len(batch)
 
     def _fire_post_rule(self, rule: PostRule, post: Interaction, context: EmotionalContext | None,
                         now: datetime, report: SocialReport) -> None:
