@@ -14,12 +14,15 @@ Inspection and control under ``/_sandbox/``: ``stats``, ``posted`` (replies actu
 from __future__ import annotations
 
 import base64
+import hmac
 import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
+from oauthlib.oauth1.rfc5849 import signature
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -68,6 +71,35 @@ def _invalid(parameter: str, value: str, message: str) -> Response:
         "errors": [{"parameters": {parameter: [value]}, "message": message}],
         "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
         "type": _PROBLEM + "invalid-request"}, 400)
+
+
+def _oauth1_valid(request: Request, header: str) -> bool:
+    """Check an OAuth 1.0a HMAC-SHA1 signature as X does, over the public X URL.
+
+    Clients sign ``https://api.twitter.com/<path>``; the request reached us through a transport
+    that rewrote the host, so the base string is rebuilt with X's host, not ours.
+    """
+    params = {k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', header)}
+    if (params.get("oauth_consumer_key") != SANDBOX_CREDENTIALS["X_CONSUMER_KEY"]
+            or params.get("oauth_token") != SANDBOX_CREDENTIALS["X_ACCESS_TOKEN"]
+            or params.get("oauth_signature_method") != "HMAC-SHA1"):
+        return False
+    query = request.query_string.decode("ascii", "replace")
+    collected = signature.collect_parameters(uri_query=query, headers={"Authorization": header},
+                                             exclude_oauth_signature=True)
+    base = signature.signature_base_string(
+        request.method, signature.base_string_uri("https://api.twitter.com" + request.path),
+        signature.normalize_parameters(collected))
+    client = _SigningClient()
+    expected = signature.sign_hmac_sha1_with_client(base, client)
+    return hmac.compare_digest(expected, params.get("oauth_signature", ""))
+
+
+class _SigningClient:
+    """The two secrets oauthlib's signer reads."""
+
+    client_secret = SANDBOX_CREDENTIALS["X_CONSUMER_SECRET"]
+    resource_owner_secret = SANDBOX_CREDENTIALS["X_ACCESS_TOKEN_SECRET"]
 
 
 class XSandbox(SandboxServer):
@@ -222,10 +254,7 @@ class XSandbox(SandboxServer):
                     "OAuth 2.0 User Context].", _PROBLEM + "unsupported-authentication")
             return None
         if header.startswith("OAuth "):
-            params = dict(re.findall(r'(\w+)="([^"]*)"', header))
-            if (params.get("oauth_consumer_key") != SANDBOX_CREDENTIALS["X_CONSUMER_KEY"]
-                    or params.get("oauth_token") != SANDBOX_CREDENTIALS["X_ACCESS_TOKEN"]
-                    or not params.get("oauth_signature")):
+            if not _oauth1_valid(request, header):
                 return _problem(401, "Unauthorized", "Unauthorized")
             return None
         return _problem(401, "Unauthorized", "Unauthorized")

@@ -173,3 +173,12 @@ def test_x_has_no_writable_fields(x_adapter: XAdapter) -> None:
     update = FieldUpdate(source="x", record_id="1", field="priority", value="high")
     [result] = x_adapter.apply([update, update])
     assert not result.success and result.error_code == "unsupported"
+
+
+def test_oauth_signature_is_verified_by_the_sandbox(x_sandbox: XSandbox,
+                                                    make_x_adapter: Any) -> None:
+    environ = {**SANDBOX_CREDENTIALS, "X_CONSUMER_SECRET": "not-the-secret"}
+    adapter = make_x_adapter(x_sandbox, environ=environ)
+    with pytest.raises(AuthenticationError, match="X rejected the credentials for POST"):
+        adapter.post_reply(x_sandbox.seed_ids["angry"], "hello", draft_id="d4")
+    assert x_sandbox.posted == []
