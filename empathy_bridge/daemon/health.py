@@ -22,7 +22,7 @@ __all__ = ["JOB_TABLE", "next_runs", "paused_until", "source_health", "sync_job_
 JOB_TABLE = "apscheduler_jobs"
 
 # The engine records a quota pause as "paused until <ISO time>: <reason>".
-_PAUSED = re.compile(r"paused until (\S+?):")
+_PAUSED = re.compile(r"paused until (\d{4}-\d\d-\d\dT[\d:.]+(?:[+-]\d\d:\d\d|Z)?)")
 
 
 def sync_job_id(source: str) -> str:
