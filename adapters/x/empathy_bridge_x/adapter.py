@@ -18,7 +18,9 @@ through the approval workflow (:mod:`empathy_bridge.social`), which calls
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -131,6 +133,19 @@ class XCursor(BaseModel):
     def dump(self) -> str:
         """Compact JSON for the store."""
         return self.model_dump_json()
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def comparable_text(text: str) -> str:
+    """A post's text as it can be compared with what X gives back.
+
+    X replaces every link with a ``https://t.co/...`` link and escapes ``&``, ``<`` and ``>``
+    in the text it returns, so links become a placeholder, entities are decoded and whitespace
+    is folded.
+    """
+    return " ".join(_URL.sub("<link>", html.unescape(text)).split())
 
 
 def _newer(a: str | None, b: str | None) -> str | None:
@@ -340,7 +355,7 @@ class XAdapter(Adapter):
     def _find_reply(self, in_reply_to: str, text: str,
                     call: Callable[..., dict[str, Any]]) -> PostedReply | None:
         token: str | None = None
-        wanted = " ".join(text.split())
+        wanted = comparable_text(text)
         for _ in range(3):
             body = call(
                 "GET /2/users/:id/tweets", "GET", f"/2/users/{self.cfg.user_id}/tweets",
@@ -351,7 +366,7 @@ class XAdapter(Adapter):
                 refs = tweet.get("referenced_tweets") or ()
                 replies_to = any(r.get("type") == "replied_to" and str(r.get("id")) == in_reply_to
                                  for r in refs)
-                if replies_to and " ".join(str(tweet.get("text", "")).split()) == wanted:
+                if replies_to and comparable_text(str(tweet.get("text", ""))) == wanted:
                     return PostedReply(native_id=str(tweet["id"]),
                                        url=tweet_url(self.cfg.handle, str(tweet["id"])))
             meta = body.get("meta") or {}

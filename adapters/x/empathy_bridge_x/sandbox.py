@@ -14,6 +14,7 @@ Inspection and control under ``/_sandbox/``: ``stats``, ``posted`` (replies actu
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
 import threading
@@ -71,6 +72,13 @@ def _invalid(parameter: str, value: str, message: str) -> Response:
         "errors": [{"parameters": {parameter: [value]}, "message": message}],
         "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
         "type": _PROBLEM + "invalid-request"}, 400)
+
+
+def _as_x_stores(text: str) -> str:
+    """The text X gives back for a post: links shortened to t.co, ``& < >`` escaped."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"https?://\S+", lambda m: "https://t.co/" + hashlib.sha256(
+        m.group().encode()).hexdigest()[:10], escaped)
 
 
 def _oauth1_valid(request: Request, header: str) -> bool:
@@ -413,7 +421,8 @@ class XSandbox(SandboxServer):
             if any(p["text"] == text for p in self.posted):
                 return _problem(403, "Forbidden", "You are not allowed to create a Tweet with "
                                 "duplicate content.")
-            tweet = self._make_tweet(self.users[BRAND_ID], text, datetime.now(UTC), parent=parent)
+            tweet = self._make_tweet(self.users[BRAND_ID], _as_x_stores(text), datetime.now(UTC),
+                                     parent=parent)
             self.posted.append({"id": tweet["id"], "text": text, "in_reply_to_tweet_id":
                                 parent_id or None, "created_at": tweet["created_at"]})
             lose = self.lost_post_answers > 0
@@ -422,7 +431,7 @@ class XSandbox(SandboxServer):
         if lose:
             # The post exists, but the client never learns it: the case idempotency guards.
             return self.server_error_response()
-        return json_response({"data": {"id": tweet["id"], "text": text,
+        return json_response({"data": {"id": tweet["id"], "text": tweet["text"],
                                        "edit_history_tweet_ids": [tweet["id"]]}}, 201)
 
     # -- inspection and control -------------------------------------------------------------

@@ -148,8 +148,10 @@ def test_lost_answer_after_a_post_is_reconciled_not_reposted(
         x_sandbox: XSandbox, make_x_adapter: Any) -> None:
     adapter = make_x_adapter(x_sandbox, sleep=lambda s: None)
     httpx.post(f"{x_sandbox.url}/_sandbox/faults", params={"lose_post_answers": "1"})
+    # X gives the text back with the link on t.co and "&"/">" escaped: still recognised.
     posted = adapter.post_reply(x_sandbox.seed_ids["confused"], "@confused_carl It is under "
-                                "Billing > Address. Happy to walk you through it!", draft_id="d2")
+                                "Billing > Address & Profile: https://help.acme.example/billing",
+                                draft_id="d2")
     assert len(x_sandbox.posted) == 1 and x_sandbox.posted[0]["id"] == posted.native_id
     assert x_sandbox.stats()["requests"]["POST /2/tweets"] == 1
     assert x_sandbox.stats()["requests"]["GET /2/users/<uid>/tweets"] == 1

@@ -72,3 +72,12 @@ def test_author_missing_from_includes_is_still_a_party_without_reach() -> None:
 def test_unusable_tweets_raise_one_clear_error(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(NormalizeError, match=message):
         tweet_to_interaction("x", tweet(**fields), USERS, BRAND)
+
+
+def test_comparable_text_matches_what_x_gives_back() -> None:
+    from empathy_bridge_x.adapter import comparable_text
+
+    sent = "Billing > Address & more:  https://help.acme.example/billing?x=1"
+    returned = "Billing &gt; Address &amp; more: https://t.co/AbCdEf1234"
+    assert comparable_text(sent) == comparable_text(returned)
+    assert comparable_text("other words") != comparable_text(sent)
