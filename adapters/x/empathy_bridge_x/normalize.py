@@ -7,6 +7,7 @@ adapter turns into a dead letter for that tweet alone.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -81,7 +82,8 @@ def tweet_to_interaction(
     raw_text = tweet.get("text")
     if not isinstance(raw_text, str):
         raise NormalizeError(f"tweet {tweet_id} has no text (withheld or malformed)")
-    text, _cut = clean_text(raw_text)
+    # X escapes &, < and > in post text; the canonical text is what the person typed.
+    text, _cut = clean_text(html.unescape(raw_text))
     role = AuthorRole.AGENT if author_id == own_user_id else AuthorRole.CUSTOMER
     user = users.get(author_id)
     author = (party_from_user(source, user, role) if user is not None

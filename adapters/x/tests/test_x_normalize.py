@@ -55,6 +55,12 @@ def test_emoji_only_and_non_english_posts_keep_their_text_and_language() -> None
     assert spanish.language == "es" and spanish.text == "¡Otra vez sin servicio!"
 
 
+def test_x_entity_escapes_are_decoded() -> None:
+    interaction = tweet_to_interaction("x", tweet(text="fees &gt; 10 &amp; rising &lt;3"),
+                                       USERS, BRAND)
+    assert interaction.text == "fees > 10 & rising <3"
+
+
 def test_author_missing_from_includes_is_still_a_party_without_reach() -> None:
     interaction = tweet_to_interaction("x", tweet(author_id="77"), USERS, BRAND)
     assert interaction.author is not None and interaction.author.id == "77"
