@@ -66,13 +66,13 @@ def _nice_range(values: Sequence[float], percent: bool) -> tuple[float, float]:
 
 
 def line_chart(series: dict[str, list[tuple[str, float | None]]], *, title: str,
-               percent: bool = True, width: int = 720, height: int = 260) -> str:
+               percent: bool = True, width: int = 760, height: int = 260) -> str:
     """Lines over shared x labels (e.g. weeks); ``None`` values leave gaps."""
     labels = next(iter(series.values()), [])
     xs = [label for label, _ in labels]
     values = [v for points in series.values() for _, v in points if v is not None]
     low, high = _nice_range(values or [0.0], percent)
-    left, right, top, bottom = 48, 150, 16, 36
+    left, right, top, bottom = 48, 190, 16, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     out = _open(width, height, title)
 
@@ -121,7 +121,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, percent: bool = True,
               width: int = 720, colour: str = PALETTE[0]) -> str:
     """Horizontal bars with optional interval whiskers and a threshold line."""
     row = 26
-    left, right, top = 170, 70, 10
+    left, right, top = 170, 170, 10
     height = top + row * max(1, len(bars)) + 28
     values = [b.value for b in bars if b.value is not None] + [
         b.high for b in bars if b.high is not None]
@@ -153,7 +153,8 @@ def bar_chart(bars: Sequence[Bar], *, title: str, percent: bool = True,
         if bar.low is not None and bar.high is not None:
             out.append(f'<line x1="{x(bar.low):.1f}" x2="{x(bar.high):.1f}" y1="{cy:.1f}" '
                        f'y2="{cy:.1f}" stroke="#111" stroke-width="1.5"/>')
-        out.append(f'<text x="{x1 + 6:.1f}" y="{cy + 4:.1f}" font-size="11" fill="#333">'
+        text_x = max(x1, x(bar.high) if bar.high is not None else x1) + 6
+        out.append(f'<text x="{text_x:.1f}" y="{cy + 4:.1f}" font-size="11" fill="#333">'
                    f'{escape(_fmt(bar.value, percent))}{escape(bar.note and " " + bar.note)}'
                    f'</text>')
     if threshold is not None:

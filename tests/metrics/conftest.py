@@ -143,3 +143,77 @@ def alice() -> Party:
 def bob() -> Party:
     """A named SMB customer."""
     return Party(source="desk", id="c-bob", name="Bob Stone", segment="smb")
+
+
+_CUSTOMER_TEXTS = [
+    ("This is the third time I'm asking about my refund, I'm furious.", -0.8, 0.9,
+     EmotionalState.FRUSTRATION),
+    ("I don't understand how to export my invoices.", -0.2, 0.3, EmotionalState.CONFUSION),
+    ("I'm worried, the charge went out twice and rent is due.", -0.6, 0.7,
+     EmotionalState.ANXIETY),
+    ("Honestly disappointed with the new plan.", -0.5, 0.5, EmotionalState.DISAPPOINTMENT),
+    ("Thank you so much, it works perfectly now!", 0.8, 0.5, EmotionalState.SATISFACTION),
+    ("What are your opening hours?", 0.0, 0.05, EmotionalState.NEUTRAL),
+]
+_REPLIES = [
+    ("{name}, I'm so sorry about the {topic}. I'll fix it today.", 0.3),
+    ("Thanks for reaching out, we are looking into it.", 0.2),
+    ("That's completely understandable. Here is how to do it: open Settings.", 0.4),
+    ("As per policy the backend sync will propagate.", -0.1),
+]
+
+
+def build_busy_world(desk: Desk, conversations: int = 80, seed: int = 3) -> None:
+    """A few months of varied conversations: 4 agents, 3 teams, 2 segments, repeat customers,
+    surveys, decisions, and one message full of personal data (for the redaction checks)."""
+    import random
+
+    rng = random.Random(seed)
+    customers = [Party(source=desk.source, id=f"cust-{n}", name=name,
+                       segment="enterprise" if n % 3 == 0 else "smb")
+                 for n, name in enumerate(["Alice Martin", "Bob Stone", "Chen Wei", "Dana Ortiz",
+                                           "Emeka Obi", "Farah Khan", "Gus Lee", "Hana Sato",
+                                           "Ivan Petrov", "Jade Moss", "Kofi Mensah"])]
+    for n in range(conversations):
+        customer = customers[rng.randrange(len(customers))]
+        start = T0 + timedelta(days=rng.uniform(0, 120))
+        text, sentiment, intensity, state = rng.choice(_CUSTOMER_TEXTS)
+        if n == 0:
+            customer = customers[0]
+            text = ("Alice Martin here, call me on +1 415 555 0100 or alice@example.com, "
+                    "my card 4111 1111 1111 1111 was charged twice and I'm furious!")
+            sentiment, intensity, state = -0.9, 0.95, EmotionalState.FRUSTRATION
+        team = rng.choice(["billing", "tech", "success"])
+        agent = rng.choice(["ana", "ben", "cleo", "dev"])
+        reply, tone = rng.choice(_REPLIES)
+        first_name = (customer.name or "there").split()[0]
+        later = rng.uniform(5, 600)
+        messages = [
+            Msg("customer", text, 0, sentiment, intensity, state, team=team,
+                channel=rng.choice(["email", "chat", "social"])),
+            Msg("agent", reply.format(name=first_name, topic="refund"), later, tone,
+                author=agent, team=team),
+        ]
+        resolved = rng.random() < 0.7
+        closing = rng.choice([0.5, 0.2, -0.3])
+        messages.append(Msg("customer", "Thanks." if closing > 0 else "Still not fixed.",
+                            later + 60, closing, abs(closing), EmotionalState.SATISFACTION
+                            if closing > 0 else EmotionalState.FRUSTRATION,
+                            status="solved" if resolved else "open", team=team))
+        if rng.random() < 0.4:
+            good = rng.random() < 0.6
+            messages.append(Msg("customer", "Rated good" if good else "Rated bad", later + 200,
+                                0.4 if good else -0.4, kind="survey",
+                                fields={"score": "good" if good else "bad"}, channel="survey"))
+        tier = "distressed" if intensity > 0.6 else "upset" if intensity > 0.4 else "calm"
+        desk.conversation(f"conv-{n}", customer, messages, start=start, decision={
+            "tier": tier, "due_minutes": rng.choice([30, 120, 480]),
+            "raised_from": "normal" if rng.random() < 0.2 else None,
+            "handoff": rng.random() < 0.1})
+
+
+@pytest.fixture
+def busy_store(store: Store) -> Store:
+    """``store`` filled by :func:`build_busy_world`."""
+    build_busy_world(Desk(store))
+    return store
