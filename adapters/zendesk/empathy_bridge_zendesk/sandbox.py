@@ -19,6 +19,7 @@ import base64
 import bisect
 import collections
 import itertools
+import json
 import logging
 import threading
 import time
@@ -125,6 +126,8 @@ class ZendeskSandbox(SandboxServer):
         self._job_ids = itertools.count(1)
         self._last_ts = 0
         self._rating_keys: list[tuple[str, int]] = []
+        self._event_json: dict[tuple[int, bool], bytes] = {}
+        self._ticket_json: dict[int, bytes] = {}
         self.updates_applied = 0
         #: Updates applied per ticket id (``/_sandbox/tickets/{id}`` shows it as update_count).
         self.update_counts: collections.Counter[int] = collections.Counter()
@@ -296,22 +299,22 @@ class ZendeskSandbox(SandboxServer):
             while 0 < end < len(self._order) and self._order[end][0] == self._order[end - 1][0]:
                 end += 1
             keys = self._order[start:end]
-            tickets = [self._data_ticket(tid) for _, tid in keys]
+            tickets = [self._ticket_bytes(tid) for _, tid in keys]
             last = keys[-1] if keys else after
-            users = self._side_users(tickets) if "users" in include else None
+            users = (self._side_users([self.data.tickets[tid] for _, tid in keys])
+                     if "users" in include else None)
             end_of_stream = end >= len(self._order)
         cursor = _encode_cursor(*last)
         query = {"cursor": cursor, "per_page": per_page, **({"include": include} if include
                                                              else {})}
-        body: dict[str, Any] = {
-            "tickets": tickets,
+        rest: dict[str, Any] = {
             "after_url": f"{self.url}/api/v2/incremental/tickets/cursor.json?{urlencode(query)}",
             "after_cursor": cursor, "before_url": None, "before_cursor": None,
             "end_of_stream": end_of_stream,
         }
         if users is not None:
-            body["users"] = users
-        return json_response(body)
+            rest["users"] = users
+        return _json_page("tickets", tickets, rest)
 
     def on_event_export(self, request: Request) -> Response:
         """``GET /api/v2/incremental/ticket_events.json`` (time based)."""
@@ -330,16 +333,32 @@ class ZendeskSandbox(SandboxServer):
             end = min(start + per_page, len(self._events))
             while 0 < end < len(self._events) and self._event_ts[end] == self._event_ts[end - 1]:
                 end += 1
-            events = [self._render_event(e, with_comments) for e in self._events[start:end]]
+            events = [self._event_bytes(n, with_comments) for n in range(start, end)]
             end_of_stream = end >= len(self._events)
-        end_time = events[-1]["timestamp"] if events else start_time
+            end_time = self._event_ts[end - 1] if events else start_time
         query = {"start_time": end_time + 1 if events else start_time, "per_page": per_page,
                  **({"include": include} if include else {})}
-        return json_response({
-            "ticket_events": events, "count": len(events), "end_time": end_time,
-            "end_of_stream": end_of_stream,
+        return _json_page("ticket_events", events, {
+            "count": len(events), "end_time": end_time, "end_of_stream": end_of_stream,
             "next_page": f"{self.url}/api/v2/incremental/ticket_events.json?{urlencode(query)}",
         })
+
+    def _event_bytes(self, index: int, with_comments: bool) -> bytes:
+        # Audits never change once written: serialise each once, so a page costs a join.
+        key = (index, with_comments)
+        cached = self._event_json.get(key)
+        if cached is None:
+            cached = self._event_json[key] = json.dumps(
+                self._render_event(self._events[index], with_comments),
+                separators=(",", ":")).encode()
+        return cached
+
+    def _ticket_bytes(self, tid: int) -> bytes:
+        cached = self._ticket_json.get(tid)
+        if cached is None:
+            cached = self._ticket_json[tid] = json.dumps(
+                self._data_ticket(tid), separators=(",", ":")).encode()
+        return cached
 
     @staticmethod
     def _render_event(event: dict[str, Any], with_comments: bool) -> dict[str, Any]:
@@ -627,6 +646,7 @@ class ZendeskSandbox(SandboxServer):
         if not children:
             return None
         old_key = (int(ticket["generated_timestamp"]), tid)
+        self._ticket_json.pop(tid, None)
         ticket.update(updates)
         ticket["tags"] = tags
         ticket["custom_fields"] = custom
@@ -676,6 +696,7 @@ class ZendeskSandbox(SandboxServer):
             ticket = self.data.tickets[ticket_id]
             old_key = (int(ticket["generated_timestamp"]), ticket_id)
             ts = self._now()
+            self._ticket_json.pop(ticket_id, None)
             ticket.update(status="deleted", updated_at=iso(ts), generated_timestamp=ts)
             self._order.remove(old_key)
             bisect.insort(self._order, (ts, ticket_id))
@@ -699,6 +720,14 @@ class ZendeskSandbox(SandboxServer):
 
 #: Author of updates sent without a comment author: the sandbox's API agent.
 AGENT_FALLBACK = 1001
+
+
+def _json_page(key: str, items: list[bytes], rest: dict[str, Any]) -> Response:
+    """A JSON object ``{key: [items...], **rest}`` from pre-serialised items."""
+    tail = json.dumps(rest, separators=(",", ":"))
+    body = b"".join([b'{"', key.encode(), b'":[', b",".join(items), b"]",
+                     b"," if rest else b"", tail[1:].encode()])
+    return Response(body, status=200, mimetype="application/json")
 
 
 def _ids(raw: str) -> list[int] | None:
