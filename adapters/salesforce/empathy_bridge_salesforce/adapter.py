@@ -40,6 +40,7 @@ from empathy_bridge.errors import ConfigError, SkippableError
 from empathy_bridge.schemas import (
     Conversation,
     EmotionalContext,
+    EmpathyMetric,
     FieldUpdate,
     Interaction,
     Priority,
@@ -438,6 +439,45 @@ class SalesforceAdapter(Adapter):
             raise SkippableError(f"Salesforce did not create the case: {result.error}",
                                  code=result.error_code)
         return str(native)
+
+    def push_metrics(self, metrics: Sequence[EmpathyMetric],
+                     options: Mapping[str, Any] | None = None) -> int:
+        """Upsert ``metrics`` into a custom object (default ``Empathy_Metric__c``) by external id.
+
+        See :mod:`empathy_bridge_salesforce.metrics_sink` for the options and field names.
+        """
+        from empathy_bridge_salesforce.metrics_sink import (
+            MetricSinkOptions,
+            metric_records,
+            rejected,
+        )
+
+        opts = MetricSinkOptions(options)
+        records = metric_records(metrics, opts)
+        client = self.client
+        path = f"composite/sobjects/{opts.object}/{opts.external_id_field}"
+        outcomes: list[tuple[bool, str | None, str]] = []
+        for start in range(0, len(records), COLLECTION_LIMIT):
+            chunk = records[start:start + COLLECTION_LIMIT]
+            body = {"allOrNone": False, "records": chunk}
+            try:
+                answer = client.call(
+                    f"pushing {len(chunk)} metrics",
+                    lambda b=body: client.sf.restful(  # type: ignore[misc]
+                        path, method="PATCH", json=b))
+            except SalesforceApiError as exc:
+                if exc.status == 404:
+                    raise ConfigError(
+                        f"custom object {opts.object} with External ID field "
+                        f"{opts.external_id_field} does not exist in this org: create it (see "
+                        "docs/adapters/salesforce.md) or set the sink's options") from exc
+                raise
+            keys = [{"id": r[opts.external_id_field]} for r in chunk]
+            outcomes += [(r.success, r.error_code, r.error or "")
+                         for r in save_results(keys, answer)]
+        if not all(ok for ok, _, _ in outcomes):
+            raise rejected(outcomes, len(records))
+        return len(outcomes)
 
     def close(self) -> None:
         """Close the HTTP session."""

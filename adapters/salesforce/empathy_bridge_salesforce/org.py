@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from empathy_bridge_salesforce.soql import Condition, OrderBy, Query, SoqlError, format_datetime
+from empathy_bridge_salesforce.soql import (
+    Condition,
+    OrderBy,
+    Query,
+    SoqlError,
+    format_datetime,
+    parse_datetime,
+)
 
 __all__ = ["CUSTOM_CASE_FIELDS", "FieldDef", "Org", "SaveError", "sf_id"]
 
@@ -24,7 +31,7 @@ _CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 PREFIXES = {"Case": "500", "EmailMessage": "02s", "CaseComment": "00a", "User": "005",
-            "Contact": "003", "Account": "001"}
+            "Contact": "003", "Account": "001", "Empathy_Metric__c": "a0B"}
 
 
 def sf_id(prefix: str, number: int) -> str:
@@ -153,8 +160,29 @@ _SCHEMAS: dict[str, tuple[FieldDef, ...]] = {
     ),
 }
 
+#: The custom object metrics are pushed into (``Adapter.push_metrics``).
+METRIC_OBJECT: tuple[FieldDef, ...] = (
+    _ro("Id", "id"),
+    FieldDef("Name", "string", length=80),
+    FieldDef("External_Id__c", "string", length=255, external_id=True),
+    FieldDef("Metric__c", "string", length=80),
+    FieldDef("Value__c", "double"),
+    FieldDef("N__c", "double"),
+    FieldDef("CI_Low__c", "double"),
+    FieldDef("CI_High__c", "double"),
+    FieldDef("Dimension__c", "string", length=80),
+    FieldDef("Dimension_Value__c", "string", length=255),
+    FieldDef("Period_Start__c", "datetime"),
+    FieldDef("Period_End__c", "datetime"),
+    FieldDef("Definition__c", "textarea", length=32000),
+    _ro("CreatedDate", "datetime"),
+    _ro("SystemModstamp", "datetime"),
+)
+
 #: Objects SOQL may select FROM.
-QUERYABLE = ("Case", "EmailMessage", "CaseComment", "User", "Contact")
+QUERYABLE = ("Case", "EmailMessage", "CaseComment", "User", "Contact", "Empathy_Metric__c")
+#: Objects the API may create and update.
+WRITABLE = ("Case", "Empathy_Metric__c")
 
 _NUMERIC = ("double", "int", "currency", "percent")
 _TEXT = ("string", "textarea", "picklist", "email", "phone", "url")
@@ -177,16 +205,20 @@ class SaveError(Exception):
 class Org:
     """An in-memory org. ``missing_fields`` are custom Case fields this org does not have."""
 
-    def __init__(self, api_version: str = "59.0", missing_fields: Iterable[str] = ()) -> None:
+    def __init__(self, api_version: str = "59.0", missing_fields: Iterable[str] = (),
+                 metric_object: bool = True) -> None:
         self.api_version = api_version
         missing = set(missing_fields)
+        schemas = dict(_SCHEMAS)
+        if metric_object:
+            schemas["Empathy_Metric__c"] = METRIC_OBJECT
         self.schemas: dict[str, dict[str, FieldDef]] = {
-            name: {f.name: f for f in fields} for name, fields in _SCHEMAS.items()
+            name: {f.name: f for f in fields} for name, fields in schemas.items()
         }
         for custom in CUSTOM_CASE_FIELDS:
             if custom.name not in missing:
                 self.schemas["Case"][custom.name] = custom
-        self.tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in _SCHEMAS}
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in schemas}
         self.by_parent: dict[str, dict[str, list[str]]] = {"EmailMessage": {}, "CaseComment": {}}
         self.modstamps: list[tuple[datetime, str]] = []
         self.external_ids: dict[str, str] = {}
@@ -432,21 +464,37 @@ class Org:
         if sobject == "Case":
             self.touch(rid, when)
 
-    def create_case(self, values: Mapping[str, Any], when: datetime) -> str:
-        """Insert a Case from API values; raises :class:`SaveError`."""
-        self.check_values("Case", values, creating=True)
-        row: dict[str, Any] = {"Status": "New", "Priority": "Medium", "CreatedDate": when,
-                               "LastModifiedDate": when, "SystemModstamp": when}
-        normalised = {_lookup(self.schemas["Case"], k).name: v  # type: ignore[union-attr]
-                      for k, v in values.items()}
+    def create(self, sobject: str, values: Mapping[str, Any], when: datetime) -> str:
+        """Insert a record from API values; raises :class:`SaveError`."""
+        self.check_values(sobject, values, creating=True)
+        schema = self.schemas[sobject]
+        row: dict[str, Any] = {"CreatedDate": when, "SystemModstamp": when}
+        if sobject == "Case":
+            row.update({"Status": "New", "Priority": "Medium", "LastModifiedDate": when})
+        normalised: dict[str, Any] = {}
+        for key, value in values.items():
+            fdef = _lookup(schema, key)
+            assert fdef is not None  # check_values rejected unknown fields
+            normalised[fdef.name] = _stored(fdef, value)
         row.update(normalised)
-        ext = normalised.get("Empathy_External_Id__c")
-        if ext and str(ext) in self.external_ids:
-            raise SaveError("DUPLICATE_VALUE", "duplicate value found: Empathy_External_Id__c "
-                            f"duplicates value on record with id: {self.external_ids[str(ext)]}",
-                            ["Empathy_External_Id__c"])
-        row["IsClosed"] = row.get("Status") == "Closed"
-        return self.insert("Case", row)
+        for fdef in schema.values():
+            ext_value = normalised.get(fdef.name)
+            if fdef.external_id and ext_value:
+                existing = self.find_external(sobject, fdef.name, str(ext_value))
+                if existing is not None:
+                    raise SaveError("DUPLICATE_VALUE", f"duplicate value found: {fdef.name} "
+                                    f"duplicates value on record with id: {existing}",
+                                    [fdef.name])
+        if sobject == "Case":
+            row["IsClosed"] = row.get("Status") == "Closed"
+        return self.insert(sobject, row)
+
+    def find_external(self, sobject: str, field: str, key: str) -> str | None:
+        """Id of the ``sobject`` record whose external id ``field`` equals ``key``."""
+        if sobject == "Case" and field == "Empathy_External_Id__c":
+            return self.external_ids.get(key)
+        return next((rid for rid, row in self.tables[sobject].items() if row.get(field) == key),
+                    None)
 
     def _assign(self, sobject: str, rid: str, row: dict[str, Any],
                 values: Mapping[str, Any]) -> None:
@@ -454,7 +502,8 @@ class Org:
         for name, value in values.items():
             fdef = _lookup(schema, name)
             assert fdef is not None
-            if fdef.name == "Empathy_External_Id__c":
+            value = _stored(fdef, value)
+            if sobject == "Case" and fdef.name == "Empathy_External_Id__c":
                 old = row.get(fdef.name)
                 if old:
                     self.external_ids.pop(str(old), None)
@@ -481,6 +530,13 @@ class Org:
             return None
         return {"attributes": self.attributes(sobject, rid),
                 **{k: wire(v) for k, v in row.items()}}
+
+
+def _stored(fdef: FieldDef, value: Any) -> Any:
+    """An API value as the org stores it (dateTime strings become datetimes)."""
+    if fdef.type == "datetime" and isinstance(value, str):
+        return parse_datetime(value)
+    return value
 
 
 def wire(value: Any) -> Any:
@@ -539,6 +595,13 @@ def _check_value(fdef: FieldDef, value: Any) -> None:
         if not isinstance(value, bool):
             raise SaveError("INVALID_TYPE_ON_FIELD_IN_RECORD",
                             f"{fdef.name}: value not of required type: {value!r}", [fdef.name])
+        return
+    if fdef.type == "datetime":
+        try:
+            parse_datetime(str(value))
+        except ValueError:
+            raise SaveError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{fdef.name}: value not of "
+                            f"required type: {value!r}", [fdef.name]) from None
         return
     if not isinstance(value, str):
         raise SaveError("INVALID_TYPE_ON_FIELD_IN_RECORD",

@@ -31,7 +31,14 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from empathy_bridge.sandbox import FaultConfig, SandboxServer, json_response
-from empathy_bridge_salesforce.org import CUSTOM_CASE_FIELDS, Org, SaveError, utcnow
+from empathy_bridge_salesforce.org import (
+    CUSTOM_CASE_FIELDS,
+    PREFIXES,
+    WRITABLE,
+    Org,
+    SaveError,
+    utcnow,
+)
 from empathy_bridge_salesforce.seed import seed_org
 from empathy_bridge_salesforce.soql import SoqlError, format_datetime, parse_datetime, parse_soql
 
@@ -79,7 +86,7 @@ class SalesforceSandbox(SandboxServer):
                  latency_ms: float = 0.0, drop_rate: float = 0.0,
                  daily_api_limit: int = 15_000, fields_missing: bool | Iterable[str] = False,
                  session_id: str = DEFAULT_SESSION_ID, expire_after_requests: int | None = None,
-                 api_version: str = "59.0") -> None:
+                 api_version: str = "59.0", metric_object: bool = True) -> None:
         super().__init__(host=host, port=port, seed=seed, tls=True, rate_limits=rate_limits,
                          faults=FaultConfig(error_rate=error_rate, latency_ms=latency_ms,
                                             drop_rate=drop_rate, seed=seed))
@@ -89,7 +96,8 @@ class SalesforceSandbox(SandboxServer):
             missing = []
         else:
             missing = list(fields_missing)
-        self.org = Org(api_version=api_version, missing_fields=missing)
+        self.org = Org(api_version=api_version, missing_fields=missing,
+                       metric_object=metric_object)
         self.api_version = api_version
         self.daily_api_limit = daily_api_limit
         self.api_usage = 0
@@ -395,7 +403,7 @@ class SalesforceSandbox(SandboxServer):
 
     def _upsert(self, request: Request, sobject: str, ext_field: str) -> Response:
         fdef = self.org.schemas.get(sobject, {}).get(ext_field)
-        if sobject != "Case" or fdef is None or not fdef.external_id:
+        if sobject not in WRITABLE or fdef is None or not fdef.external_id:
             return _error(404, "NOT_FOUND", "Provided external ID field does not exist or is "
                           f"not accessible: {ext_field}")
         parsed = self._records(request)
@@ -406,10 +414,12 @@ class SalesforceSandbox(SandboxServer):
         for record in records:
             try:
                 kind, _, values = self._plan(record, creating=True)
+                if kind != sobject:
+                    raise SaveError("INVALID_TYPE", f"record type {kind} does not match {sobject}")
                 key = values.get(ext_field)
                 if not isinstance(key, str) or not key:
                     raise SaveError("MISSING_ARGUMENT", f"{ext_field} not specified", [ext_field])
-                existing = self.org.external_ids.get(key)
+                existing = self.org.find_external(sobject, ext_field, key)
                 plans.append((kind, existing, values))
             except SaveError as exc:
                 plans.append(exc)
@@ -422,7 +432,7 @@ class SalesforceSandbox(SandboxServer):
         sobject = attributes.get("type") if isinstance(attributes, dict) else None
         if sobject is None:
             raise SaveError("INVALID_TYPE", "Must send a concrete entity type.")
-        if sobject != "Case":
+        if sobject not in WRITABLE or sobject not in self.org.schemas:
             raise SaveError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
         values = {k: v for k, v in record.items() if k not in ("attributes", "id", "Id")}
         rid = record.get("id", record.get("Id"))
@@ -435,9 +445,11 @@ class SalesforceSandbox(SandboxServer):
             raise SaveError("MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
         if not isinstance(rid, str) or not _ID.match(rid):
             raise SaveError("MALFORMED_ID", f"Case ID: id value of incorrect type: {rid}", ["Id"])
-        if not rid.startswith("500"):
-            raise SaveError("INVALID_ID_FIELD", f"Invalid id for a Case: {rid}", ["Id"])
-        rid = self._full_id(rid)
+        prefix = PREFIXES[sobject]
+        if not rid.startswith(prefix):
+            raise SaveError("INVALID_ID_FIELD", f"Invalid id for a {sobject}: {rid}", ["Id"])
+        if sobject == "Case":
+            rid = self._full_id(rid)
         return sobject, rid, values
 
     def _full_id(self, rid: str) -> str:
@@ -455,9 +467,9 @@ class SalesforceSandbox(SandboxServer):
                     continue
                 try:
                     if plan[1] is None:
-                        self.org.check_values("Case", plan[2], creating=True)
+                        self.org.check_values(plan[0], plan[2], creating=True)
                     else:
-                        self._check_update(plan[1], plan[2])
+                        self._check_update(plan[0], plan[1], plan[2])
                 except SaveError:
                     failed = True
             if failed:
@@ -467,16 +479,16 @@ class SalesforceSandbox(SandboxServer):
             if isinstance(plan, SaveError):
                 results.append({"success": False, "errors": [plan.as_dict()]})
                 continue
-            _, rid, values = plan
+            sobject, rid, values = plan
             try:
                 if rid is None:
-                    new_id = self.org.create_case(values, now)
+                    new_id = self.org.create(sobject, values, now)
                     self.records_created += 1
                     result: dict[str, Any] = {"id": new_id, "success": True, "errors": []}
                     if upsert:
                         result["created"] = True
                 else:
-                    self.org.update("Case", rid, values, now)
+                    self.org.update(sobject, rid, values, now)
                     self.records_written += 1
                     result = {"id": rid, "success": True, "errors": []}
                     if upsert:
@@ -486,12 +498,12 @@ class SalesforceSandbox(SandboxServer):
             results.append(result)
         return results
 
-    def _check_update(self, rid: str, values: dict[str, Any]) -> None:
+    def _check_update(self, sobject: str, rid: str, values: dict[str, Any]) -> None:
         if rid in self.org.recycle_bin:
             raise SaveError("ENTITY_IS_DELETED", "entity is deleted")
-        if rid not in self.org.tables["Case"]:
+        if rid not in self.org.tables[sobject]:
             raise SaveError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {rid}")
-        self.org.check_values("Case", values, creating=False)
+        self.org.check_values(sobject, values, creating=False)
 
     def _rollback(self, plan: tuple[str, str | None, dict[str, Any]] | SaveError
                   ) -> dict[str, Any]:
@@ -499,9 +511,9 @@ class SalesforceSandbox(SandboxServer):
             return {"success": False, "errors": [plan.as_dict()]}
         try:
             if plan[1] is None:
-                self.org.check_values("Case", plan[2], creating=True)
+                self.org.check_values(plan[0], plan[2], creating=True)
             else:
-                self._check_update(plan[1], plan[2])
+                self._check_update(plan[0], plan[1], plan[2])
         except SaveError as exc:
             return {"success": False, "errors": [exc.as_dict()]}
         return {"success": False, "errors": [SaveError(

@@ -16,6 +16,7 @@ from empathy_bridge.schemas import (
     Conversation,
     EmotionalContext,
     EmotionalState,
+    EmpathyMetric,
     FieldUpdate,
     Interaction,
     Party,
@@ -212,3 +213,33 @@ def test_org_without_custom_fields_still_gets_priority(sf_sandboxes: Any,
     assert report.written > 0
     written = [sandbox.record("Case", cid) for cid in sandbox.case_ids()]
     assert all(r is not None and r["Empathy_Tier__c"] for r in written)
+
+
+def _metric(name: str, value: float, team: str | None = None) -> EmpathyMetric:
+    return EmpathyMetric(name=name, value=value, n=12,
+                         period_start=datetime(2026, 11, 1, tzinfo=UTC),
+                         period_end=datetime(2026, 11, 8, tzinfo=UTC),
+                         dimension="team" if team else None, dimension_value=team,
+                         definition="share of customer messages answered with empathy")
+
+
+def test_push_metrics_upserts_by_external_id(sf_sandbox: SalesforceSandbox,
+                                            make_adapter: Any) -> None:
+    adapter = make_adapter(sf_sandbox)
+    metrics = [_metric("empathy_rate", 0.5), _metric("empathy_rate", 0.7, "billing")]
+    assert adapter.push_metrics(metrics, {"object": "Empathy_Metric__c",
+                                          "external_id_field": "External_Id__c"}) == 2
+    assert adapter.push_metrics([_metric("empathy_rate", 0.55)]) == 1  # a rerun updates
+    rows = list(sf_sandbox.org.tables["Empathy_Metric__c"].values())
+    assert len(rows) == 2
+    overall = next(r for r in rows if r["Dimension__c"] is None)
+    assert overall["Value__c"] == 0.55 and overall["Period_End__c"] == datetime(
+        2026, 11, 8, tzinfo=UTC)
+    with pytest.raises(ConfigError, match="unknown key"):
+        adapter.push_metrics(metrics, {"objekt": "X__c"})
+
+
+def test_push_metrics_without_the_custom_object(sf_sandboxes: Any, make_adapter: Any) -> None:
+    adapter = make_adapter(sf_sandboxes(metric_object=False))
+    with pytest.raises(ConfigError, match="Empathy_Metric__c"):
+        adapter.push_metrics([_metric("empathy_rate", 0.5)])
