@@ -167,10 +167,12 @@ def show_draft(config_path: Path, draft_id: str) -> None:
 @click.option("--to", "in_reply_to", required=True, help="Native id of the post to answer.")
 @click.option("--text", required=True, help="The reply.")
 @click.option("--by", "by", default=_default_user, show_default="$USER")
-def draft_reply(config_path: Path, source: str, in_reply_to: str, text: str, by: str) -> None:
+@click.option("--another", is_flag=True, help="Draft even if the post already has a reply.")
+def draft_reply(config_path: Path, source: str, in_reply_to: str, text: str, by: str,
+                another: bool) -> None:
     """Draft a public reply; it is held for approval when the rules say so."""
     with social_context(config_path) as ctx:
-        draft = ctx.queue.draft(source, in_reply_to, text, drafted_by=by)
+        draft = ctx.queue.draft(source, in_reply_to, text, drafted_by=by, allow_another=another)
         _show(draft)
 
 

@@ -254,13 +254,26 @@ class ReplyQueue:
     # -- actions ----------------------------------------------------------------------------
 
     def draft(self, source: str, in_reply_to: str, text: str, *, drafted_by: str,
-              origin: str = "agent", target: Target | None = None) -> Draft:
+              origin: str = "agent", target: Target | None = None,
+              allow_another: bool = False) -> Draft:
         """Store a new draft replying to post ``in_reply_to``; returns it with its status.
 
         Drafts that need no approval and pass brand safety are ``approved`` at once
-        (approver ``auto``); unsafe ones are ``blocked`` with the reasons.
+        (approver ``auto``); unsafe ones are ``blocked`` with the reasons. A post that already
+        has a live draft (not rejected or failed) is refused unless ``allow_another``, so two
+        agents do not both answer the same customer in public.
         """
         target = target or self.target(source, in_reply_to)
+        if not allow_another:
+            with self.store.engine.connect() as conn:
+                existing = conn.execute(select(st.drafts.c.id, st.drafts.c.status).where(
+                    st.drafts.c.source == source, st.drafts.c.in_reply_to == in_reply_to,
+                    st.drafts.c.status.notin_([DraftStatus.REJECTED.value,
+                                               DraftStatus.FAILED.value]))).first()
+            if existing is not None:
+                raise ReplyError(f"post {in_reply_to} already has draft {existing.id} "
+                                 f"({existing.status}): edit that one, or pass --another to "
+                                 "draft a second reply")
         status, needs, reason, blocked = self._evaluate(source, text, target, origin)
         now = self.clock()
         draft_id = "d_" + uuid.uuid4().hex[:16]

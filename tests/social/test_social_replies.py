@@ -164,3 +164,18 @@ def test_reject_records_who_and_why(queue: ReplyQueue, add_posts: Callable[..., 
     assert draft.status is DraftStatus.REJECTED and draft.reject_reason == "too casual"
     with pytest.raises(ReplyError, match="is rejected"):
         queue.edit(draft.id, SAFE, by="a")
+
+
+def test_a_post_gets_one_live_draft_unless_asked(
+        queue: ReplyQueue, add_posts: Callable[..., Any], post_factory: Callable[..., Any]) -> None:
+    [post] = add_posts(post_factory(tier=Tier.DISTRESSED))
+    first = queue.draft("x", post.native_id, SAFE, drafted_by="alice")
+    with pytest.raises(ReplyError, match=f"already has draft {first.id} \\(pending\\)"):
+        queue.draft("x", post.native_id, SAFE + " Thanks!", drafted_by="bob")
+    second = queue.draft("x", post.native_id, SAFE + " Thanks!", drafted_by="bob",
+                         allow_another=True)
+    assert second.status is DraftStatus.PENDING
+    queue.reject(first.id, by="carol")
+    queue.reject(second.id, by="carol")
+    assert queue.draft("x", post.native_id, SAFE, drafted_by="dana").status is (
+        DraftStatus.PENDING)
