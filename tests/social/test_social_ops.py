@@ -45,7 +45,10 @@ def test_posting_through_a_source_that_cannot_post_fails_the_draft(
     class Helpdesk:
         name = "helpdesk"
 
-    ops = SocialOps(social_store, SocialSettings(), adapter_for=lambda source: Helpdesk(),
+    def helpdesk(source: str) -> Any:
+        return Helpdesk()
+
+    ops = SocialOps(social_store, SocialSettings(), adapter_for=helpdesk,
                     secrets=Secrets(environ={}))
     [post] = add_posts(post_factory(tier=Tier.CALM, sentiment=0.3))
     ops.replies.draft("x", post.native_id, "Thanks for the kind words!", drafted_by="erin")
