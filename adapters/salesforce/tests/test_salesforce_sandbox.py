@@ -229,3 +229,21 @@ def test_ca_certificate_is_served_for_outside_clients(sf_sandbox: SalesforceSand
     pem = session.get(f"{sf_sandbox.url}/_sandbox/ca.pem").text
     assert pem.startswith("-----BEGIN CERTIFICATE-----")
     assert sf_sandbox.ca_path is not None and pem == sf_sandbox.ca_path.read_text()
+
+
+def test_collections_post_creates_records(sf_sandbox: SalesforceSandbox) -> None:
+    sf = client(sf_sandbox)
+    existing = sf_sandbox.case_ids()[0]
+    answer = sf.restful("composite/sobjects", method="POST", json={
+        "allOrNone": False, "records": [
+            {"attributes": {"type": "Case"}, "Subject": "Opened through the API",
+             "Origin": "Web", "Empathy_Tier__c": "upset"},
+            {"attributes": {"type": "Case"}, "id": existing, "Subject": "not allowed"},
+            {"attributes": {"type": "Account"}, "Name": "Acme"}]})
+    assert [r["success"] for r in answer] == [True, False, False]
+    assert answer[1]["errors"][0]["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    assert answer[2]["errors"][0]["statusCode"] == "INVALID_TYPE"
+    created = sf_sandbox.record("Case", answer[0]["id"])
+    assert created is not None and created["Status"] == "New"
+    assert created["SystemModstamp"] == created["CreatedDate"]
+    assert answer[0]["id"] in sf_sandbox.case_ids()  # indexed: incremental queries see it
