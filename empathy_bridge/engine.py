@@ -654,11 +654,20 @@ class Bridge:
                 if not letter.payload:
                     return False
                 interaction = Interaction.model_validate_json(letter.payload)
+                _, failures = analyze_batch(
+                    self.pm, [interaction], self.config, self.analyzer_chain
+                )
+                if failures:
+                    return False  # still failing: the letter stays as it is
+                # The letter's fingerprint marks the message as known (so that re-fetches do
+                # not retry it); remove it so that the batch below sees the message as new.
+                self.store.delete_dead_letters([letter.id])
                 report = SyncReport(source=letter.source)
                 self._process_batch(adapter, FetchBatch(interactions=[interaction]), report)
                 if report.dead_letters:
-                    return False
-                self._drain(adapter, report, full_batches_only=False)
+                    return False  # failed at a later stage: a fresh letter says why
+                if self.source_configs[letter.source].writeback:
+                    self._drain(adapter, report, full_batches_only=False)
         except (ValidationError, SkippableError, RetriableError, PluginError):
             return False
         self.store.delete_dead_letters([letter.id])
