@@ -36,7 +36,7 @@ from empathy_bridge.adapter import (
     FieldCheck,
     SourceConfig,
 )
-from empathy_bridge.errors import ConfigError, SkippableError
+from empathy_bridge.errors import ConfigError, EmpathyBridgeError, SkippableError
 from empathy_bridge.schemas import (
     Conversation,
     EmotionalContext,
@@ -133,6 +133,10 @@ class SalesforceAdapter(Adapter):
         client = self.client
         client.begin_cycle()
         self._native_priority.clear()
+        if self.cfg.writeback and self._available_fields is None:
+            # Here rather than lazily in plan_writeback, so a quota or session error of this
+            # call pauses or stops the cycle instead of dead-lettering a conversation.
+            self._fields_available()
         since: datetime | None = None
         if cursor:
             since = parse_cursor(cursor, self.source_name)
@@ -256,7 +260,7 @@ class SalesforceAdapter(Adapter):
                        decisions: Decisions) -> list[FieldUpdate]:
         """The configured emotional fields, and Priority when the decision raises it."""
         record = conversation.interactions[-1].target_record
-        available = self._fields_available()
+        available = self._known_fields()
         values: dict[str, Any] = {}
         mapping = self.cfg.fields.written()
         planned = {"sentiment": round(context.sentiment, 3),
@@ -288,6 +292,16 @@ class SalesforceAdapter(Adapter):
         if native not in order:
             return False  # an org-specific value we cannot rank: never risk lowering it
         return order.index(wanted) > order.index(native)
+
+    def _known_fields(self) -> set[str] | None:
+        """The org's Case fields if known; never raises (unknown: write what is configured)."""
+        if self._available_fields is None:
+            try:
+                return self._fields_available()
+            except EmpathyBridgeError as exc:
+                log.warning("could not describe Case to check write-back fields: %s", exc)
+                return None
+        return self._available_fields
 
     def _fields_available(self) -> set[str] | None:
         """API names of Case fields in the org (one describe per adapter); None if unknown."""
@@ -399,7 +413,7 @@ class SalesforceAdapter(Adapter):
                               "create_case needs an External ID field to stay idempotent")
         if not external_id:
             raise SkippableError("create_case needs a non-empty external_id")
-        available = self._fields_available()
+        available = self._known_fields()
         record: dict[str, Any] = {
             "attributes": {"type": "Case"}, ext_field: external_id[:255],
             "Subject": subject[:255], "Description": interaction.text[:32000],

@@ -96,9 +96,11 @@ def test_children_are_fetched_in_bulk_per_chunk(sf_sandbox: SalesforceSandbox,
     adapter = make_adapter(sf_sandbox, max_ids_per_query=25)
     list(adapter.fetch(None))
     calls = sf_sandbox.stats()["requests"]
-    # 60 cases: one case query, then 3 chunks x (EmailMessage + CaseComment) queries.
-    assert calls == {"GET /query": 7}
-    assert adapter.api_calls.snapshot() == {"GET /query": 7}
+    # 60 cases: one case query, then 3 chunks x (EmailMessage + CaseComment) queries, plus
+    # one describe per adapter to learn which write-back fields the org has.
+    assert calls == {"GET /query": 7, "GET /sobjects/<sobject>/describe": 1}
+    assert adapter.api_calls.snapshot() == {"GET /query": 7,
+                                            "GET /sobjects/Case/describe": 1}
 
 
 def test_deleted_cases_are_removed_from_the_store(sf_sandbox: SalesforceSandbox,
