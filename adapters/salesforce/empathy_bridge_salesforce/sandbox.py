@@ -254,6 +254,7 @@ class SalesforceSandbox(SandboxServer):
     # -- query --------------------------------------------------------------------------------
 
     def on_query(self, request: Request, version: str) -> Response:
+        """``GET query?q=SOQL``: the first page of a query."""
         return self._serve(request, lambda: self._query(request))
 
     def _query(self, request: Request) -> Response:
@@ -276,6 +277,7 @@ class SalesforceSandbox(SandboxServer):
         return json_response(self._page(locator, key, 0))
 
     def on_query_more(self, request: Request, version: str, locator: str) -> Response:
+        """``GET query/<locator>-<offset>``: the next page (``nextRecordsUrl``)."""
         return self._serve(request, lambda: self._query_more(locator))
 
     def _query_more(self, token: str) -> Response:
@@ -302,10 +304,12 @@ class SalesforceSandbox(SandboxServer):
     # -- sobjects -----------------------------------------------------------------------------
 
     def on_limits(self, request: Request, version: str) -> Response:
+        """``GET limits``: the daily API allowance."""
         return self._serve(request, lambda: json_response({"DailyApiRequests": {
             "Max": self.daily_api_limit, "Remaining": self.daily_api_limit - self.api_usage}}))
 
     def on_describe(self, request: Request, version: str, sobject: str) -> Response:
+        """``GET sobjects/<type>/describe``."""
         def handler() -> Response:
             if sobject not in self.org.schemas:
                 return _error(404, "NOT_FOUND", "The requested resource does not exist")
@@ -313,6 +317,7 @@ class SalesforceSandbox(SandboxServer):
         return self._serve(request, handler)
 
     def on_retrieve(self, request: Request, version: str, sobject: str, rid: str) -> Response:
+        """``GET sobjects/<type>/<id>``: one record."""
         def handler() -> Response:
             found = self.org.snapshot(sobject, rid) if sobject in self.org.tables else None
             if found is None:
@@ -321,9 +326,11 @@ class SalesforceSandbox(SandboxServer):
         return self._serve(request, handler)
 
     def on_updated(self, request: Request, version: str, sobject: str) -> Response:
+        """``GET sobjects/Case/updated/?start=&end=``: ids changed in the window."""
         return self._serve(request, lambda: self._replication(request, sobject, deleted=False))
 
     def on_deleted(self, request: Request, version: str, sobject: str) -> Response:
+        """``GET sobjects/Case/deleted/?start=&end=``: cases deleted in the window."""
         return self._serve(request, lambda: self._replication(request, sobject, deleted=True))
 
     def _replication(self, request: Request, sobject: str, *, deleted: bool) -> Response:
@@ -381,6 +388,7 @@ class SalesforceSandbox(SandboxServer):
         return records, all_or_none
 
     def on_collection(self, request: Request, version: str) -> Response:
+        """``PATCH``/``POST composite/sobjects``: update or create up to 200 records."""
         return self._serve(request, lambda: self._collection(request))
 
     def _collection(self, request: Request) -> Response:
@@ -399,6 +407,7 @@ class SalesforceSandbox(SandboxServer):
         return json_response(self._save(plans, all_or_none, now))
 
     def on_upsert(self, request: Request, version: str, sobject: str, ext_field: str) -> Response:
+        """``PATCH composite/sobjects/<type>/<externalIdField>``: upsert by external id."""
         return self._serve(request, lambda: self._upsert(request, sobject, ext_field))
 
     def _upsert(self, request: Request, sobject: str, ext_field: str) -> Response:
@@ -523,6 +532,7 @@ class SalesforceSandbox(SandboxServer):
     # -- inspection ---------------------------------------------------------------------------
 
     def on_sandbox_records(self, request: Request, sobject: str, rid: str) -> Response:
+        """``GET /_sandbox/records/<type>/<id>``: a record's current state."""
         found = self.record(sobject, rid)
         if found is None:
             deleted = rid in self.org.recycle_bin
