@@ -23,7 +23,10 @@ from empathy_bridge.schemas import (
     Conversation,
     EmotionalContext,
     FieldUpdate,
+    Interaction,
     Party,
+    Priority,
+    Tier,
     WriteResult,
 )
 from empathy_bridge.secrets import Secrets
@@ -44,6 +47,11 @@ __all__ = ["ZendeskAdapter"]
 UPDATE_MANY_MAX = 100
 
 _TicketMeta = tuple[str | None, tuple[str, ...]]
+
+#: Priority of a ticket opened for an escalation, by the customer's tier.
+_TIER_PRIORITY = {Tier.CALM: Priority.LOW.value, Tier.CONCERNED: Priority.NORMAL.value,
+                  Tier.UPSET: Priority.NORMAL.value, Tier.DISTRESSED: Priority.HIGH.value,
+                  Tier.CRITICAL: Priority.URGENT.value}
 
 
 class ZendeskAdapter(Adapter):
@@ -186,6 +194,46 @@ class ZendeskAdapter(Adapter):
             job = self.http.get(url, f"polling job {job_id}").get("job_status") or {}
             delay = min(max(delay * 2, 0.05), 2.0)
         return job
+
+    # -- cases ------------------------------------------------------------------------------
+
+    def create_case(self, interaction: Interaction, context: EmotionalContext, subject: str,
+                    external_id: str) -> str:
+        """Open (or find again) a ticket for ``interaction``; idempotent by ``external_id``.
+
+        Each attempt first looks the external id up (``GET /tickets.json?external_id=``), so
+        a retry after an answer lost in transit finds the ticket instead of opening a second.
+        The message goes in as a private note; fields and tags carry the emotional context.
+        """
+        if not external_id:
+            raise SkippableError("create_case needs a non-empty external_id")
+        planned = {"sentiment": round(context.sentiment, 3), "state": context.state.value,
+                   "intensity": round(context.intensity, 3), "tier": context.tier.value}
+        ticket: dict[str, Any] = {
+            "subject": subject[:255], "external_id": external_id[:255],
+            "comment": {"body": interaction.text[:60_000] or subject, "public": False},
+            "priority": _TIER_PRIORITY[context.tier],
+            "custom_fields": [{"id": fid, "value": planned[name]}
+                              for name, fid in self._field_ids.items()],
+        }
+        if self.cfg.write_tags:
+            prefix = self.cfg.tag_prefix
+            ticket["tags"] = [f"{prefix}escalated_{interaction.source}"[:80],
+                              f"{prefix}state_{context.state.value}",
+                              f"{prefix}tier_{context.tier.value}"]
+        http = self.http
+
+        def find_or_create() -> str:
+            found = http._send(http.session.get, http.url("/tickets.json"),
+                               params={"external_id": external_id[:255]})
+            for existing in found.get("tickets") or ():
+                if existing.get("external_id") == external_id[:255]:
+                    return str(existing["id"])
+            created = http._send(http.session.post, http.url("/tickets.json"),
+                                 json={"ticket": ticket})
+            return str(created["ticket"]["id"])
+
+        return http.call(f"opening a ticket for {external_id}", find_or_create)
 
     # -- fields -----------------------------------------------------------------------------
 

@@ -199,6 +199,7 @@ class ZendeskSandbox(SandboxServer):
                  methods=["GET"]),
             Rule(f"{api}/incremental/ticket_events.json", endpoint="event_export",
                  methods=["GET"]),
+            Rule(f"{api}/tickets.json", endpoint="tickets", methods=["GET", "POST"]),
             Rule(f"{api}/tickets/show_many.json", endpoint="tickets_show_many", methods=["GET"]),
             Rule(f"{api}/tickets/update_many.json", endpoint="update_many", methods=["PUT"]),
             Rule(f"{api}/tickets/<int:ticket_id>.json", endpoint="ticket",
@@ -414,6 +415,64 @@ class ZendeskSandbox(SandboxServer):
                 if error is not None:
                     return _error(error[0], error[1], 422)
             return json_response({"ticket": self._data_ticket(ticket_id)})
+
+    def on_tickets(self, request: Request) -> Response:
+        """``GET /api/v2/tickets.json?external_id=`` and ``POST`` (create) a ticket."""
+        if (denied := self._unauthorised(request)) is not None:
+            return denied
+        with self.lock:
+            if request.method == "GET":
+                external = request.args.get("external_id")
+                if external is None:
+                    return _error("InvalidValue", "the sandbox lists tickets by external_id",
+                                  400)
+                found = [self._data_ticket(tid) for tid, t in self.data.tickets.items()
+                         if t.get("external_id") == external and t["status"] != "deleted"]
+                return json_response({"tickets": found, "count": len(found),
+                                      "next_page": None})
+            body = request.get_json(silent=True) or {}
+            spec = body.get("ticket") if isinstance(body, dict) else None
+            comment = spec.get("comment") if isinstance(spec, dict) else None
+            if not isinstance(spec, dict) or not isinstance(comment, dict) or not (
+                    comment.get("body") or comment.get("html_body")):
+                return _error("RecordInvalid", "Record validation errors", 422,
+                              details={"description": [{"description": "cannot be blank"}]})
+            if spec.get("priority") not in _PRIORITIES:
+                return _error("RecordInvalid", f"Priority {spec['priority']!r} is not valid",
+                              422)
+            tid = max(self.data.tickets) + 1
+            ts = self._now()
+            body_text = str(comment.get("body") or "")
+            self.data.tickets[tid] = {
+                "id": tid, "external_id": spec.get("external_id"), "type": None,
+                "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
+                "created_at": iso(ts), "updated_at": iso(ts), "generated_timestamp": ts,
+                "subject": spec.get("subject") or body_text[:80],
+                "raw_subject": spec.get("subject") or body_text[:80],
+                "description": body_text, "priority": spec.get("priority"), "status": "new",
+                "requester_id": AGENT_FALLBACK, "submitter_id": AGENT_FALLBACK,
+                "assignee_id": None, "organization_id": None, "group_id": None,
+                "collaborator_ids": [], "follower_ids": [], "email_cc_ids": [],
+                "has_incidents": False, "is_public": bool(comment.get("public", True)),
+                "tags": sorted({str(t) for t in spec.get("tags") or ()}),
+                "custom_fields": [f for f in spec.get("custom_fields") or ()
+                                  if isinstance(f, dict)],
+                "satisfaction_rating": None, "brand_id": 1, "allow_channelback": False,
+                "allow_attachments": True,
+            }
+            new: dict[str, Any] = {
+                "id": self.data.next_comment_id, "type": "Comment",
+                "author_id": AGENT_FALLBACK, "body": body_text,
+                "html_body": comment.get("html_body") or f"<p>{body_text}</p>",
+                "plain_body": body_text, "public": bool(comment.get("public", True)),
+                "attachments": [], "via": {"channel": "api"}, "metadata": {},
+                "created_at": iso(ts)}
+            self.data.next_comment_id += 1
+            self.data.comments[tid] = [new]
+            bisect.insort(self._order, (ts, tid))
+            self._append_event(ts, tid, "Create", [new], AGENT_FALLBACK)
+            self.records = len(self.data.tickets)
+            return json_response({"ticket": self._data_ticket(tid)}, 201)
 
     def on_tickets_show_many(self, request: Request) -> Response:
         """``GET /api/v2/tickets/show_many.json?ids=1,2``."""

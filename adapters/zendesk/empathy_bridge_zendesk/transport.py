@@ -222,6 +222,8 @@ class ZendeskHttp:
         return self.call(what, lambda: self._send(self.session.post, url, json=payload))
 
     def _send(self, method: Callable[..., requests.Response], url: str, **kwargs: Any) -> Any:
+        """One request through zenpy's request layer, decoded; not retried, not translated
+        (callers that need several requests per attempt wrap them in :meth:`call`)."""
         response = self._api._call_api(method, url, timeout=self.config.timeout_seconds,
                                        **kwargs)
         if not response.content:

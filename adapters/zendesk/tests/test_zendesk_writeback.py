@@ -127,3 +127,26 @@ def test_unsupported_field_key_is_rejected_before_sending() -> None:
     changes, rejected = build_changes([FieldUpdate(source="zendesk", record_id="3",
                                                    field="status", value="solved")])
     assert not changes and rejected["3"].error_code == "UnsupportedField"
+
+
+def test_create_case_is_idempotent_by_external_id(
+        sandbox: ZendeskSandbox, make_adapter: Callable[..., ZendeskAdapter]) -> None:
+    from empathy_bridge.schemas import Interaction, Party
+
+    post = Interaction(source="x", native_id="tw-1", conversation_id="tw-1",
+                       channel="social", kind="post", created_at=datetime.now(UTC),
+                       author=Party(source="x", id="42", handle="@angry_dan"),
+                       text="Your app ate my files. Third time this month. Unacceptable.")
+    adapter = make_adapter(sandbox)
+    context = _context(tier=Tier.DISTRESSED)
+    first = adapter.create_case(post, context, "[social] files lost", "eb-social-post-x-tw-1")
+    again = make_adapter(sandbox).create_case(post, context, "[social] files lost",
+                                              "eb-social-post-x-tw-1")
+    assert first == again
+    state = sandbox.ticket_state(int(first))
+    assert state is not None
+    assert state["external_id"] == "eb-social-post-x-tw-1" and state["priority"] == "high"
+    assert {"eb_state_frustration", "eb_tier_distressed"} <= set(state["tags"])
+    assert state["custom_field_values"][str(SANDBOX_FIELD_IDS["state"])] == "frustration"
+    calls = sandbox.stats()["requests"]
+    assert calls["POST /api/v2/tickets.json"] == 1 and calls["GET /api/v2/tickets.json"] == 2
