@@ -18,6 +18,7 @@ row per reply. This plugin declares the ``[assessment]`` config section that tun
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 
@@ -198,10 +199,22 @@ def content_words(text: str) -> dict[str, str]:
     return found
 
 
+@functools.lru_cache(maxsize=32)
+def _term_patterns(terms: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    # Compiled once per configured term list: the rubric runs on every reply of a refresh.
+    return tuple((term, re.compile(r"(?<!\w)" + re.escape(term.lower()) + r"(?!\w)"))
+                 for term in terms)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
 def _matches(patterns: Sequence[str], text: str) -> tuple[str, ...]:
     found: list[str] = []
-    for pattern in patterns:
-        for match in re.finditer(pattern, text):
+    for pattern in _compiled(tuple(patterns)):
+        for match in pattern.finditer(text):
             phrase = match.group(0).strip()
             if phrase and phrase not in found:
                 found.append(phrase)
@@ -290,11 +303,8 @@ def assess_reply(
     mean_words = words / len(sentences) if sentences else float(words)
     length_score = 1.0 if mean_words <= cfg.max_sentence_words else max(
         0.0, 1.0 - (mean_words - cfg.max_sentence_words) / cfg.max_sentence_words)
-    jargon_terms = [*cfg.jargon, *cfg.extra_jargon]
-    jargon = tuple(
-        term for term in jargon_terms
-        if re.search(r"(?<!\w)" + re.escape(term.lower()) + r"(?!\w)", lowered)
-        and not re.search(r"(?<!\w)" + re.escape(term.lower()) + r"(?!\w)", answered_text))
+    jargon = tuple(term for term, pattern in _term_patterns((*cfg.jargon, *cfg.extra_jargon))
+                   if pattern.search(lowered) and not pattern.search(answered_text))
     acronyms = tuple(a for a in _ACRONYM.findall(text)
                      if a.lower() not in answered_text and a.lower() not in jargon)
     jargon = jargon + acronyms

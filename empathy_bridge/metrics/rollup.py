@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, or_, select, tuple_, update
 from sqlalchemy import func as sa_func
 
 from empathy_bridge.defaults.assessment import (
@@ -260,14 +260,19 @@ def _refresh_gaps(conn: Connection, customers: set[tuple[str, str]]) -> None:
             select(f.c.source, f.c.customer_id, f.c.conversation_id, f.c.first_ts, f.c.last_ts)
             .where(tuple_(f.c.source, f.c.customer_id).in_(chunk))
             .order_by(f.c.source, f.c.customer_id, f.c.first_ts, f.c.conversation_id)).all()
+        gaps = []
         for current, following in zip(rows, [*rows[1:], None], strict=True):
             gap = None
             if following is not None and (following.source, following.customer_id) == (
                     current.source, current.customer_id):
                 gap = max(0.0, (following.first_ts - current.last_ts) / _DAY)
-            conn.execute(update(f).where(
-                f.c.source == current.source, f.c.conversation_id == current.conversation_id)
-                .values(next_gap_days=gap))
+            gaps.append({"b_source": current.source, "b_id": current.conversation_id,
+                         "b_gap": gap})
+        if gaps:
+            # One executemany per chunk rather than a statement per conversation.
+            conn.execute(update(f).where(f.c.source == bindparam("b_source"),
+                                         f.c.conversation_id == bindparam("b_id"))
+                         .values(next_gap_days=bindparam("b_gap")), gaps)
 
 
 def refresh(
