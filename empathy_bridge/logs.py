@@ -17,7 +17,8 @@ __all__ = ["RedactingFilter", "configure_logging", "redact"]
 _PATTERNS = [
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[email]"),
     (re.compile(r"\b(?:\d[ -]?){13,19}\b"), "[card]"),
-    (re.compile(r"(?<!\w)\+?\d[\d ().-]{7,}\d(?!\w)"), "[phone]"),
+    # Not an ISO date ("2026-11-27 10:00" is a timestamp in a log line, not a phone number).
+    (re.compile(r"(?<![\w:])(?!\d{4}-\d\d-\d\d)\+?\d[\d ().-]{7,}\d(?!\w)"), "[phone]"),
 ]
 
 
