@@ -170,3 +170,43 @@ def test_two_tenants_in_one_process_hit_their_own_sandbox(
     assert {k for k in got_b if not k.startswith("csat")} == _live_comment_ids(second)
     assert first.stats()["total_requests"] == a.api_calls.total()
     assert second.stats()["total_requests"] == b.api_calls.total()
+
+
+def test_orphans_over_the_buffer_limit_are_resolved_with_show_many(
+    start_sandbox: Callable[..., ZendeskSandbox],
+    make_adapter: Callable[..., ZendeskAdapter],
+) -> None:
+    sandbox = start_sandbox(records=150, seed=5)
+    adapter = make_adapter(sandbox, per_page=20, satisfaction_ratings=False, orphan_buffer_max=0)
+    got = set(_all(list(adapter.fetch(None))))
+    assert got == _live_comment_ids(sandbox)
+    assert sandbox.stats()["requests"]["GET /api/v2/tickets/show_many.json"] > 0
+
+
+def test_ticket_deleted_after_a_sync_is_announced(
+    sandbox: ZendeskSandbox, make_adapter: Callable[..., ZendeskAdapter]
+) -> None:
+    adapter = make_adapter(sandbox)
+    final = list(adapter.fetch(None))[-1].cursor
+    sandbox.delete_ticket(30)
+    batches = list(adapter.fetch(final))
+    assert [c for b in batches for c in b.deleted_conversations] == ["30"]
+    assert not [i for b in batches for i in b.interactions if i.conversation_id == "30"]
+
+
+def test_last_minute_is_left_out_like_zendesk(
+    start_sandbox: Callable[..., ZendeskSandbox],
+    make_adapter: Callable[..., ZendeskAdapter],
+) -> None:
+    sandbox = start_sandbox(export_delay_seconds=3600)  # seeded data is older than that
+    adapter = make_adapter(sandbox)
+    batches = list(adapter.fetch(None))
+    assert {k for k in _all(batches) if not k.startswith("csat")} == _live_comment_ids(sandbox)
+    sandbox.add_comment(12, "Hello? Anyone there?")
+    again = [
+        i
+        for b in adapter.fetch(batches[-1].cursor)
+        for i in b.interactions
+        if not i.native_id.startswith("csat")
+    ]
+    assert again == []  # too recent: the next cycles pick it up once it is an hour old

@@ -150,3 +150,16 @@ def test_create_case_is_idempotent_by_external_id(
     assert state["custom_field_values"][str(SANDBOX_FIELD_IDS["state"])] == "frustration"
     calls = sandbox.stats()["requests"]
     assert calls["POST /api/v2/tickets.json"] == 1 and calls["GET /api/v2/tickets.json"] == 2
+
+
+def test_read_fields_reports_what_zendesk_holds(
+        sandbox: ZendeskSandbox, make_adapter: Callable[..., ZendeskAdapter]) -> None:
+    adapter = make_adapter(sandbox)
+    adapter.apply(_plan("1"))
+    state_key = f"custom_fields.{SANDBOX_FIELD_IDS['state']}"
+    held = adapter.read_fields(["1", "999999"], [state_key, "tags.add", "priority"])
+    assert held is not None
+    assert held[("1", state_key)] == "frustration"
+    assert "eb_tier_upset" in held[("1", "tags.add")]
+    assert held[("1", "priority")] in ("high", "urgent")
+    assert not [k for k in held if k[0] == "999999"]
