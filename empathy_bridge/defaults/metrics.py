@@ -1,5 +1,5 @@
-"""Built-in metrics plugin: the ``[metrics]`` section, the webhook and file sinks, and the
-``metrics`` / ``report`` commands.
+"""Built-in metrics plugin: the ``[metrics]`` section, the webhook and file sinks, the daemon's
+scheduled push (``[metrics.schedule]``) and the ``metrics`` / ``report`` commands.
 
 Platform sinks (Salesforce, Zendesk) go through ``Adapter.push_metrics``; see
 :mod:`empathy_bridge.metrics.publish` and ``docs/metrics.md``.
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "empathy_bridge_publish_metrics",
     "empathy_bridge_register_commands",
+    "empathy_bridge_register_jobs",
     "empathy_bridge_register_settings",
 ]
 
@@ -44,6 +45,19 @@ def empathy_bridge_publish_metrics(metrics: Sequence[EmpathyMetric], config: Bri
     from empathy_bridge.metrics.publish import publish_builtin_sinks, raise_for_errors
 
     raise_for_errors(publish_builtin_sinks(metrics, config))
+
+
+@hookimpl
+def empathy_bridge_register_jobs(register: Callable[..., None], config: BridgeConfig) -> None:
+    """Schedule refresh-and-push in the daemon when ``[metrics.schedule]`` is set."""
+    from empathy_bridge.metrics.publish import scheduled_push
+    from empathy_bridge.metrics.settings import MetricsSettings
+
+    schedule = config.section("metrics", MetricsSettings).schedule
+    if schedule is None or (schedule.cron is None and schedule.interval_seconds is None):
+        return
+    register("metrics-push", scheduled_push, interval_seconds=schedule.interval_seconds,
+             cron=schedule.cron)
 
 
 @hookimpl

@@ -27,7 +27,13 @@ from empathy_bridge.retry import RetryPolicy
 from empathy_bridge.schemas import EmpathyMetric
 from empathy_bridge.secrets import Secrets
 
-__all__ = ["BUILTIN_PLUGIN", "publish", "publish_builtin_sinks", "raise_for_errors"]
+__all__ = [
+    "BUILTIN_PLUGIN",
+    "publish",
+    "publish_builtin_sinks",
+    "raise_for_errors",
+    "scheduled_push",
+]
 
 log = logging.getLogger("empathy_bridge.metrics")
 
@@ -96,6 +102,31 @@ def publish(bridge: Bridge, metrics: Sequence[EmpathyMetric]) -> PushReport:
                 isinstance(exc, EmpathyBridgeError) else str(exc)
         else:
             report.written.setdefault(f"plugin:{impl.plugin_name}", len(metrics))
+    return report
+
+
+def scheduled_push(bridge: Bridge) -> PushReport:
+    """The daemon job: refresh the rollups, compute every metric, push to every sink.
+
+    Registered by the built-in metrics plugin when ``[metrics.schedule]`` is set; failures of
+    single sinks are logged (the next run tries again).
+    """
+    from datetime import timedelta
+
+    from empathy_bridge.defaults.assessment import AssessmentSettings
+    from empathy_bridge.metrics import MetricQuery, compute_metrics, refresh
+
+    settings = bridge.config.section("metrics", MetricsSettings)
+    refresh(bridge.store, settings, bridge.config.section("assessment", AssessmentSettings))
+    since = None
+    if settings.schedule is not None and settings.schedule.since_days is not None:
+        since = datetime.now(UTC) - timedelta(days=settings.schedule.since_days)
+    metrics = compute_metrics(bridge.store, settings, MetricQuery(since=since))
+    report = publish(bridge, metrics)
+    for label, count in report.written.items():
+        log.info("pushed %d metrics to %s", count, label)
+    for label, error in report.errors.items():
+        log.warning("metrics push to %s failed: %s", label, error)
     return report
 
 

@@ -7,6 +7,9 @@ Example::
     high_intensity = 0.6
     load_threshold = 10
 
+    [metrics.schedule]               # pushed by the daemon (`empathy-bridge run`)
+    cron = "0 6 * * *"
+
     [[metrics.sinks]]
     kind = "webhook"
     url = "https://metrics.example.com/ingest"
@@ -28,7 +31,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-__all__ = ["FileSink", "MetricsSettings", "PlatformSink", "Sink", "WebhookSink"]
+__all__ = [
+    "FileSink",
+    "MetricsSchedule",
+    "MetricsSettings",
+    "PlatformSink",
+    "Sink",
+    "WebhookSink",
+]
 
 
 class _Model(BaseModel):
@@ -67,6 +77,16 @@ class PlatformSink(_Model):
 Sink = Annotated[WebhookSink | FileSink | PlatformSink, Field(discriminator="kind")]
 
 
+class MetricsSchedule(_Model):
+    """``[metrics.schedule]``: when the daemon refreshes the metrics and pushes them."""
+
+    interval_seconds: int | None = Field(default=None, ge=60, description="Every N seconds.")
+    cron: str | None = Field(default=None, description="Crontab expression (UTC), e.g. "
+                             "'0 6 * * *'; wins over interval_seconds.")
+    since_days: float | None = Field(
+        default=None, gt=0, description="Only the last N days (default: all stored data).")
+
+
 class MetricsSettings(_Model):
     """``[metrics]``: how the metrics are computed and where they are pushed."""
 
@@ -97,3 +117,5 @@ class MetricsSettings(_Model):
     min_n: int = Field(
         default=1, ge=1, description="Groups resting on fewer items get value null.")
     sinks: list[Sink] = Field(default_factory=list, description="Where `metrics push` sends.")
+    schedule: MetricsSchedule | None = Field(
+        default=None, description="Push on a schedule from the daemon (`empathy-bridge run`).")

@@ -205,7 +205,7 @@ def _agents(data: ReportData) -> str:
     empathy.sort(key=lambda m: -(m.value or 0))
     parts = [bar_chart([Bar(m.dimension_value or "", m.value, m.ci_low, m.ci_high,
                             f"(n={m.n})") for m in empathy[:25]],
-                       title="Mean reply empathy score per agent")]
+                       title="Mean reply empathy score per agent", percent=False)]
     spread = [m for m in spread if m.value is not None]
     if spread:
         spread.sort(key=lambda m: m.value or 0)
@@ -313,11 +313,11 @@ def render_customer(history: CustomerHistory) -> str:
         f"</td><td class=num>{_num(c['opening_sentiment'])}</td><td class=num>"
         f"{_num(c['closing_sentiment'])}</td><td>{escape(str(c['tier'] or ''))}</td><td>"
         f"{'yes' if c['resolved'] else 'no'}</td><td>{_sla_text(c['sla_met'])}</td>"
-        f"<td class=num>{_num(c['mean_empathy'])}</td></tr>" for c in history.conversations)
+        f"<td class=num>{_score(c['mean_empathy'])}</td></tr>" for c in history.conversations)
     tp_rows = "".join(
         f"<tr><td>{tp.at:%Y-%m-%d %H:%M}</td><td>{escape(tp.role)}</td><td>{escape(tp.channel)}"
         f"</td><td>{escape(tp.state or '')}</td><td>{escape(tp.tier or '')}</td><td class=num>"
-        f"{_num(tp.sentiment)}</td><td class=num>{_num(tp.empathy)}</td>"
+        f"{_num(tp.sentiment)}</td><td class=num>{_score(tp.empathy)}</td>"
         f"<td>{escape(tp.excerpt)}</td></tr>" for tp in history.touchpoints)
     body = (
         f"<header><h1>Relationship history</h1><p>{escape(history.label)} · segment "
@@ -338,6 +338,10 @@ def render_customer(history: CustomerHistory) -> str:
 
 def _num(value: object) -> str:
     return f"{value:+.2f}" if isinstance(value, int | float) else ""
+
+
+def _score(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else ""
 
 
 def _sla_text(value: object) -> str:

@@ -213,7 +213,7 @@ def grouped_bars(groups: dict[str, dict[str, Bar]], *, title: str, percent: bool
 
 
 def timeline(points: Sequence[Point], *, title: str, markers: Sequence[tuple[datetime, str]] = (),
-             width: int = 900, height: int = 240) -> str:
+             width: int = 900, height: int = 320) -> str:
     """Sentiment (-1..1) over time: one mark per touchpoint, vertical markers for events."""
     left, right, top, bottom = 48, 20, 16, 36
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -239,9 +239,11 @@ def timeline(points: Sequence[Point], *, title: str, markers: Sequence[tuple[dat
         out.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{top + plot_h}" '
                    f'stroke="#009E73" stroke-dasharray="3 3"><title>{escape(label)}</title>'
                    f'</line>')
-    for at_label in (t0, t1):
+    for k in range(5):
+        at_label = t0 + (t1 - t0) * k / 4
+        anchor = "start" if k == 0 else "end" if k == 4 else "middle"
         out.append(f'<text x="{x(at_label):.1f}" y="{height - 12}" font-size="11" '
-                   f'text-anchor="{"start" if at_label == t0 else "end"}" fill="#555">'
+                   f'text-anchor="{anchor}" fill="#555">'
                    f'{datetime.fromtimestamp(at_label, UTC).strftime("%Y-%m-%d")}</text>')
     previous: tuple[float, float] | None = None
     for p in sorted(points, key=lambda q: q.at):

@@ -224,3 +224,28 @@ def test_external_id_is_stable_and_distinct() -> None:
     assert external_id(a) == external_id(a.model_copy())
     assert external_id(a) != external_id(b)
     assert len(external_id(a)) == 32
+
+
+def test_daemon_schedules_the_push_and_the_job_pushes(tmp_path: Path) -> None:
+    from empathy_bridge.daemon.scheduler import Daemon
+    from empathy_bridge.metrics.publish import scheduled_push
+
+    export = tmp_path / "scheduled.jsonl"
+    config = {"store": {"url": f"sqlite:///{tmp_path / 's.db'}"},
+              "metrics": {"schedule": {"cron": "0 6 * * *", "since_days": 30},
+                          "sinks": [{"kind": "file", "path": str(export)}]}}
+    with Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
+        specs = {spec.id: spec for spec in Daemon(bridge).job_specs()}
+        assert "job:metrics-push" in specs
+        assert "0 6 * * *".split()[1] in str(specs["job:metrics-push"].trigger)
+        report = scheduled_push(bridge)
+    assert report.errors == {}
+    assert export.exists()
+
+
+def test_no_schedule_no_job(tmp_path: Path) -> None:
+    from empathy_bridge.daemon.scheduler import Daemon
+
+    config = {"store": {"url": f"sqlite:///{tmp_path / 's.db'}"}}
+    with Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
+        assert "job:metrics-push" not in {spec.id for spec in Daemon(bridge).job_specs()}
