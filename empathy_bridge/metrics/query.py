@@ -101,6 +101,8 @@ class Run:
                 extra_group: ColumnElement[Any] | None = None) -> list[Any]:
         """Rows of ``(dim, [extra,] *aggregates)`` over the period, one per group."""
         dim = self.dim(table)
+        if self.query.by is not None and dim is None:
+            return []  # this table cannot be broken down that way (e.g. replies by tier)
         columns: list[ColumnElement[Any]] = [
             (dim if dim is not None else literal(None)).label("dim")]
         if extra_group is not None:

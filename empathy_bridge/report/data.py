@@ -103,6 +103,8 @@ def redact_quote(interaction: Interaction, limit: int = _QUOTE_CHARS) -> str:
                     if len(part) >= 3:
                         text = re.sub(r"(?<!\w)" + re.escape(part) + r"(?!\w)", "[name]", text,
                                       flags=re.IGNORECASE)
+    # Placeholders keep a space after them ("[card] was", not "[card]was").
+    text = re.sub(r"\[(email|card|phone|name)\](?=\w)", r"[\1] ", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

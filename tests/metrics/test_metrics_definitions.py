@@ -283,3 +283,9 @@ def test_interval_wrappers_match_the_libraries() -> None:
     assert diff.value == pytest.approx(0.2) and diff.low is not None and diff.low < 0.2
     assert diff.p_value is not None and 0 < diff.p_value < 0.1
     assert correlation([1, 1, 1, 1], [0, 1, 0, 1]).value is None  # no variance: no figure
+
+
+def test_reply_metrics_are_not_broken_down_by_tier(world: Store) -> None:
+    metrics = compute_metrics(world, SETTINGS, MetricQuery(by="tier"), ["replies", "escalation"])
+    assert not [x for x in metrics if x.name == "personalisation_rate"]
+    assert _get(metrics, "escalation_rate", "distressed").n == 1
