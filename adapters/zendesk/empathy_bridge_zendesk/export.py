@@ -136,12 +136,12 @@ class ExportReader:
         """Every batch from ``raw_cursor`` to the end of the export, then ratings."""
         state = ExportCursor.load(raw_cursor, self.config.start_time)
         events_pos = state.events
-        params: dict[str, Any] | None = {"per_page": self.config.per_page, "include": "users"}
-        assert params is not None
+        first: dict[str, Any] = {"per_page": self.config.per_page, "include": "users"}
         if state.tickets:
-            params["cursor"] = state.tickets
+            first["cursor"] = state.tickets
         else:
-            params["start_time"] = self.config.start_time
+            first["start_time"] = self.config.start_time
+        params: dict[str, Any] | None = first
         ratings_mark = state.ratings
         if self.config.satisfaction_ratings:
             ratings_mark = self._read_ratings(state.ratings)

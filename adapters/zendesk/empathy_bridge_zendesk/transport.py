@@ -136,7 +136,7 @@ def translate_api_error(exc: BaseException, what: str) -> Exception:
         return RetriableError(f"HTTP error talking to Zendesk while {what}: "
                               f"{type(exc).__name__}")
     if isinstance(exc, ZenpyException):
-        return FatalError(f"zenpy failed while {what}: {exc}")
+        return FatalError(f"zenpy failed while {what}: {str(exc)[:200]}")
     if isinstance(exc, ValueError):
         # A 2xx answer that is not JSON: a proxy page or a truncated body; worth one more try.
         return RetriableError(f"Zendesk sent an unreadable answer while {what}")

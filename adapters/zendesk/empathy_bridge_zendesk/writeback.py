@@ -161,6 +161,8 @@ def results_from_job(changes: Sequence[TicketChange], job: Mapping[str, Any]
         elif item.get("success") is False or item.get("error"):
             code = str(item.get("error") or "UpdateFailed")
             detail = str(item.get("details") or item.get("description") or code)
+            if "custom field" in detail.lower():
+                detail += " (run `empathy-bridge fields check` against this account)"
             out.append(WriteResult(record_id=record, success=False, error_code=code,
                                    error=f"Zendesk rejected ticket {record}: {detail}"[:300],
                                    native_response=dict(item)))
