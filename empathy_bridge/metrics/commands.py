@@ -76,10 +76,6 @@ def _compute(bridge: Bridge, since: str | None, until: str | None, by: str | Non
 _config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Path to the TOML config file.")
-_period_options = [
-    click.option("--since", help="Start of the period (date, ISO time, or 30d/12h/4w ago)."),
-    click.option("--until", help="End of the period, exclusive (same forms)."),
-]
 
 
 @click.group("metrics", invoke_without_command=True)

@@ -135,3 +135,19 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     script = Path(__file__).resolve().parents[2] / "scripts" / "render_report.sh"
     subprocess.run(["bash", str(script), str(report), str(shot)], check=True, timeout=120)
     assert shot.stat().st_size > 20_000
+
+
+def test_parse_when_forms() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from empathy_bridge.errors import ConfigError
+    from empathy_bridge.metrics.commands import parse_when
+
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert parse_when("2026-11-01", now=now) == datetime(2026, 11, 1, tzinfo=UTC)
+    assert parse_when("30d", now=now) == now - timedelta(days=30)
+    assert parse_when("12h", now=now) == now - timedelta(hours=12)
+    assert parse_when("2026-11-01T10:00+02:00", now=now) == datetime(2026, 11, 1, 8, tzinfo=UTC)
+    assert parse_when(None) is None
+    with pytest.raises(ConfigError, match="30d"):
+        parse_when("last tuesday")
