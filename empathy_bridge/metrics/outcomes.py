@@ -173,10 +173,8 @@ def cohort_metrics(run: Run) -> list[EmpathyMetric]:
 
 
 def segment_metrics(run: Run) -> list[EmpathyMetric]:
-    """Where emotional disconnection goes with repeat contact: the high-impact segments.
-
-    Breaks down by ``--by`` (default: customer segment).
-    """
+    """Where emotional disconnection goes with repeat contact or lost activity: the high-impact
+    segments. Breaks down by ``--by`` (default: customer segment)."""
     conf, days, s = run.settings.confidence, _window(run), run.settings
     dim = run.dim(_f) if run.query.by else None
     if dim is None:
@@ -184,23 +182,35 @@ def segment_metrics(run: Run) -> list[EmpathyMetric]:
     dimension = run.query.by or "segment"
     disconnected = or_(_f.c.mean_empathy < s.low_empathy, _f.c.recovery < 0)
     flag = case((disconnected, 1), else_=0)
-    query = (select(dim.label("dim"), flag.label("disc"), func.count().label("n"),
-                    func.sum(_repeat(run)).label("repeat"))
-             .where(*run.period(_f), _observable(run), _f.c.mean_empathy.is_not(None))
-             .group_by(dim, flag))
-    groups: dict[Any, dict[int, tuple[int, int]]] = {}
-    for row in run.conn.execute(query):
-        groups.setdefault(row.dim, {})[int(row.disc)] = (int(row.repeat or 0), int(row.n))
+    lost_days = s.lost_activity_days
+    lost = case((or_(_f.c.next_gap_days.is_(None), _f.c.next_gap_days > lost_days), 1), else_=0)
+    lost_observable = _f.c.last_ts <= run.horizon_ts - lost_days * _DAY
+    outcomes = [
+        ("disconnection_repeat_lift", _repeat(run), _observable(run),
+         f"repeat-contact rate ({days:g} days)",
+         f"conversations that ended at least {days:g} days before the horizon"),
+        ("disconnection_lost_activity_lift", lost, lost_observable,
+         f"lost-activity rate (customer not seen again within {lost_days:g} days)",
+         f"conversations that ended at least {lost_days:g} days before the horizon"),
+    ]
     out = []
-    for value, parts in groups.items():
-        k1, n1 = parts.get(1, (0, 0))
-        k2, n2 = parts.get(0, (0, 0))
-        est = diff_proportions(k1, n1, k2, n2, conf)
-        out.append(run.metric(
-            "disconnection_repeat_lift", est,
-            f"repeat-contact rate ({days:g} days) of emotionally disconnected conversations "
-            f"(reply empathy below {s.low_empathy:g} or customer sentiment fell) minus that of "
-            f"the others in the same group; a lower interval bound above 0 marks a high-impact "
-            f"segment; Newcomb interval (statsmodels){_p(est)}; n = observable conversations "
-            f"with a reply ({n1} disconnected)", value, dimension=dimension))
+    for name, outcome, observable, label, population in outcomes:
+        query = (select(dim.label("dim"), flag.label("disc"), func.count().label("n"),
+                        func.sum(outcome).label("k"))
+                 .where(*run.period(_f), observable, _f.c.mean_empathy.is_not(None))
+                 .group_by(dim, flag))
+        groups: dict[Any, dict[int, tuple[int, int]]] = {}
+        for row in run.conn.execute(query):
+            groups.setdefault(row.dim, {})[int(row.disc)] = (int(row.k or 0), int(row.n))
+        for value, parts in groups.items():
+            k1, n1 = parts.get(1, (0, 0))
+            k2, n2 = parts.get(0, (0, 0))
+            est = diff_proportions(k1, n1, k2, n2, conf)
+            out.append(run.metric(
+                name, est,
+                f"{label} of emotionally disconnected conversations (reply empathy below "
+                f"{s.low_empathy:g} or customer sentiment fell) minus that of the others in the "
+                f"same group; a lower interval bound above 0 marks a high-impact segment; "
+                f"Newcomb interval (statsmodels){_p(est)}; n = {population}, with a reply "
+                f"({n1} disconnected)", value, dimension=dimension))
     return out

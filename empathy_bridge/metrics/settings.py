@@ -110,6 +110,9 @@ class MetricsSettings(_Model):
     low_empathy: float = Field(
         default=0.4, ge=0.0, le=1.0, description="Conversations whose replies averaged below this "
         "(or whose sentiment fell) are 'emotionally disconnected'.")
+    lost_activity_days: float = Field(
+        default=90.0, gt=0, description="A customer not seen again within this many days after "
+        "a conversation counts as lost activity (high-impact segments).")
     resolved_statuses: list[str] = Field(
         default_factory=lambda: ["solved", "closed", "resolved"],
         description="Native statuses (case-insensitive) that mean resolved.")

@@ -271,7 +271,7 @@ def render_index(data: ReportData) -> str:
          _table([m for m in o if m.name in ("first_contact_resolution", "repeat_contact_rate")
                  or m.name.startswith("corr_")], with_dimension=False)),
         ("segments", "High-impact segments",
-         _table([m for m in o if m.name == "disconnection_repeat_lift"], flag="lift")),
+         _table([m for m in o if m.name.startswith("disconnection_")], flag="lift")),
         ("ratings", "Internal vs external view",
          _table([m for m in o if m.dimension == "rater"])),
         ("channels", "By channel", _table([m for m in data.by_channel if m.name in (

@@ -289,3 +289,16 @@ def test_reply_metrics_are_not_broken_down_by_tier(world: Store) -> None:
     metrics = compute_metrics(world, SETTINGS, MetricQuery(by="tier"), ["replies", "escalation"])
     assert not [x for x in metrics if x.name == "personalisation_rate"]
     assert _get(metrics, "escalation_rate", "distressed").n == 1
+
+
+def test_high_impact_segments(world: Store) -> None:
+    settings = MetricsSettings(low_empathy=0.5, lost_activity_days=20)
+    metrics = compute_metrics(world, settings, families=["segments"])
+    # enterprise: A (reply empathy ≥ 0.5, connected, repeat) and C (disconnected, no repeat).
+    repeat = _get(metrics, "disconnection_repeat_lift", "enterprise")
+    assert (repeat.value, repeat.n, repeat.dimension) == (-1.0, 2, "segment")
+    # smb: only B is observable for repeats (D ended too recently); B is disconnected.
+    assert _get(metrics, "disconnection_repeat_lift", "smb").value is None
+    lost = _get(metrics, "disconnection_lost_activity_lift", "enterprise")
+    # A was followed by C within 20 days (not lost); C was not (lost): disconnected 1/1 - 0/1.
+    assert (lost.value, lost.n) == (1.0, 2)
