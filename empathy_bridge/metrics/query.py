@@ -31,6 +31,8 @@ DIMENSIONS: dict[str, str] = {
     "source": "source",
     "segment": "segment",
     "tier": "tier",
+    "organization": "organization_id",
+    "customer": "customer_id",
 }
 
 #: What a missing dimension value is reported as.

@@ -170,6 +170,7 @@ def conversation_rows(
             "team": team, "channel": channel,
             "segment": customer.segment if customer else None,
             "customer_id": customer.id if customer else None,
+            "organization_id": customer.organization_id if customer else None,
             "created_at": interaction.created_at,
             "created_ts": interaction.created_at.timestamp(),
             "response_seconds": result.response_seconds,
@@ -215,6 +216,7 @@ def conversation_rows(
     facts = {
         "source": first.source, "conversation_id": first.conversation_id,
         "customer_id": customer.id if customer else None,
+        "organization_id": customer.organization_id if customer else None,
         "segment": customer.segment if customer else None, "team": team, "channel": channel,
         "agent_id": agents.most_common(1)[0][0] if agents else None,
         "first_at": first.created_at, "last_at": last.created_at,

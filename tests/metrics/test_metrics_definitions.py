@@ -302,3 +302,18 @@ def test_high_impact_segments(world: Store) -> None:
     lost = _get(metrics, "disconnection_lost_activity_lift", "enterprise")
     # A was followed by C within 20 days (not lost); C was not (lost): disconnected 1/1 - 0/1.
     assert (lost.value, lost.n) == (1.0, 2)
+
+
+def test_breakdown_by_customer_and_organization(desk: Any, M: Any) -> None:
+    from datetime import UTC, datetime
+
+    acme = Party(source="desk", id="u1", name="Uma Roy", organization_id="org-9")
+    desk.conversation("X", acme, [M("customer", "Hello, the invoice is wrong.", 0, -0.3, 0.3),
+                                  M("agent", "Uma, sorry about the invoice.", 5, 0.2)],
+                      start=datetime(2026, 6, 1, tzinfo=UTC))
+    refresh(desk.store)
+    by_org = compute_metrics(desk.store, SETTINGS, MetricQuery(by="organization"), ["replies"])
+    assert _get(by_org, "personalisation_rate", "org-9").value == 1.0
+    by_customer = compute_metrics(desk.store, SETTINGS, MetricQuery(by="customer"),
+                                  ["sentiment"])
+    assert _get(by_customer, "unprompted_positive_rate", "u1").n == 1
