@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: Bumped when the rubric changes, so stored assessments are recomputed.
-RUBRIC_VERSION = "1"
+RUBRIC_VERSION = "2"
 
 _DEFAULT_JARGON = (
     "api", "backend", "back-end", "cache", "config", "configuration", "dns", "endpoint",
@@ -233,7 +233,12 @@ def _name_used(reply_text: str, customer: Party | None) -> str | None:
     for candidate in candidates:
         if len(candidate) < 2:
             continue
-        if re.search(r"(?<![\w@])" + re.escape(candidate) + r"(?!\w)", reply_text, re.IGNORECASE):
+        # Case matters for names that are also words ("Will", "May", "Hope"): "I will" is not
+        # the customer's name, "Will," is.
+        flags = re.IGNORECASE if candidate.lower() not in _STOPWORDS and candidate.lower() not in (
+            "may", "june", "april", "grace", "joy", "faith", "bill", "mark", "rose", "art",
+            "frank", "sunny", "summer", "august", "dawn", "guy") else 0
+        if re.search(r"(?<![\w@])" + re.escape(candidate) + r"(?!\w)", reply_text, flags):
             return candidate
     return None
 

@@ -165,3 +165,13 @@ def test_content_words_drop_stopwords_and_stem() -> None:
     words = content_words("The refunds were refunded, and I'm still waiting for them!")
     assert "refund" in words
     assert "the" not in words and "still" not in words
+
+
+def test_names_that_are_words_must_be_capitalised() -> None:
+    will = Party(source="s", id="c2", name="Will Hart")
+    assert assess_reply(_msg("We will check it.", AuthorRole.AGENT, 3), QUESTION,
+                        will).uses_name is None
+    assert assess_reply(_msg("Will, we checked it.", AuthorRole.AGENT, 3), QUESTION,
+                        will).uses_name == "Will"
+    assert assess_reply(_msg("hi alice, done.", AuthorRole.AGENT, 3), QUESTION,
+                        CUSTOMER).uses_name == "Alice"
