@@ -22,6 +22,7 @@ with at most 200 records and ``allOrNone: false``; each record's SaveResult beco
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
@@ -67,6 +68,8 @@ log = logging.getLogger("empathy_bridge_salesforce")
 COLLECTION_LIMIT = 200
 #: getDeleted serves at most this far back.
 _DELETED_HORIZON = timedelta(days=15)
+#: How many cases' child-read times are remembered (an LRU; forgotten cases are read in full).
+_CHILDREN_MEMORY = 200_000
 #: getDeleted window reaches back at least this far (seconds) before the cursor.
 _DELETED_MIN_WINDOW = 120
 #: Salesforce error codes worth another try later (the record was busy).
@@ -114,6 +117,12 @@ class SalesforceAdapter(Adapter):
         self._client: SalesforceClient | None = None
         # (case id -> SystemModstamp) of cases handed to the engine: the overlap de-duplication.
         self._seen: dict[str, datetime] = {}
+        # Case id -> Salesforce time its emails and comments were last read (bounded LRU): a
+        # case seen before needs only the children changed since.
+        self._children_as_of: OrderedDict[str, datetime] = OrderedDict()
+        # The newest cursor the engine has taken from this instance: fetching from it (or a
+        # later one) is a forward cycle, where the children shortcut applies.
+        self._taken_cursor: datetime | None = None
         # Case id -> native Priority from the latest fetch (Priority is never lowered).
         self._native_priority: dict[str, str | None] = {}
         self._available_fields: set[str] | None = None
@@ -143,6 +152,8 @@ class SalesforceAdapter(Adapter):
         elif self.cfg.start:
             since = parse_cursor(self.cfg.start, self.source_name)
         window_start = since - timedelta(seconds=self.cfg.overlap_seconds) if since else None
+        forward = bool(cursor) and since is not None and self._taken_cursor is not None \
+            and since >= self._taken_cursor
         if cursor and since is not None:
             # getDeleted covers whole minutes only: a deletion in the minute of the last cycle is
             # reported by the next one, so its window reaches back at least two minutes.
@@ -161,14 +172,10 @@ class SalesforceAdapter(Adapter):
             fresh = [r for r in records if self._is_new(r, since)]
             for start in range(0, len(fresh), self.cfg.max_ids_per_query):
                 chunk = fresh[start:start + self.cfg.max_ids_per_query]
-                batch = self._conversations(chunk)
+                batch, read_at = self._conversations(chunk, forward)
                 yield batch
                 # Only after the engine took the batch: a batch it never processed is re-read.
-                for case in chunk:
-                    try:
-                        self._seen[str(case["Id"])] = modstamp(case)
-                    except (KeyError, ValueError):
-                        continue
+                self._taken(chunk, batch, read_at)
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 break
             next_url = str(page["nextRecordsUrl"])
@@ -176,6 +183,26 @@ class SalesforceAdapter(Adapter):
                                lambda url=next_url: client.sf.query_more(  # type: ignore[misc]
                                    url, identifier_is_url=True, headers=headers))
         self._prune_seen()
+
+    def _taken(self, chunk: Sequence[Mapping[str, Any]], batch: FetchBatch,
+               read_at: datetime | None) -> None:
+        """Remember what the engine has taken: modstamps (overlap de-duplication), when each
+        case's children were read, and the newest cursor."""
+        for case in chunk:
+            try:
+                case_id, stamp = str(case["Id"]), modstamp(case)
+            except (KeyError, ValueError):
+                continue
+            self._seen[case_id] = stamp
+            if read_at is not None:
+                self._children_as_of[case_id] = read_at
+                self._children_as_of.move_to_end(case_id)
+        while len(self._children_as_of) > _CHILDREN_MEMORY:
+            self._children_as_of.popitem(last=False)
+        if batch.cursor is not None:
+            cursor = datetime.fromisoformat(batch.cursor)
+            if self._taken_cursor is None or cursor > self._taken_cursor:
+                self._taken_cursor = cursor
 
     def _is_new(self, case: Mapping[str, Any], since: datetime | None) -> bool:
         """False for a case re-read in the overlap window that was already handed on unchanged.
@@ -212,10 +239,25 @@ class SalesforceAdapter(Adapter):
         return [str(r["id"]) for r in result["deletedRecords"]
                 if isinstance(r, Mapping) and r.get("id")]
 
-    def _conversations(self, cases: Sequence[Mapping[str, Any]]) -> FetchBatch:
+    def _conversations(self, cases: Sequence[Mapping[str, Any]], forward: bool
+                       ) -> tuple[FetchBatch, datetime | None]:
+        """The chunk's conversations, and Salesforce's time when its children were read.
+
+        In a forward cycle, when every case of the chunk had its children read before, only
+        the children changed since then (minus the overlap) are fetched: the engine keeps the
+        older messages, and a case that changed only because of our write-back costs no rows.
+        """
         ids = [str(c["Id"]) for c in cases if c.get("Id")]
-        emails = self._children("EmailMessage", EMAIL_FIELDS, ids, "MessageDate")
-        comments = self._children("CaseComment", COMMENT_FIELDS, ids, "CreatedDate")
+        changed_since: datetime | None = None
+        if forward and ids:
+            known = [self._children_as_of.get(i) for i in ids]
+            if all(k is not None for k in known):
+                oldest = min(k for k in known if k is not None)
+                changed_since = oldest - timedelta(seconds=self.cfg.overlap_seconds)
+        emails, read_at = self._children("EmailMessage", EMAIL_FIELDS, ids, "MessageDate",
+                                         changed_since)
+        comments, _ = self._children("CaseComment", COMMENT_FIELDS, ids, "CreatedDate",
+                                     changed_since)
         batch = FetchBatch()
         for case in cases:
             case_id = str(case.get("Id"))
@@ -231,25 +273,30 @@ class SalesforceAdapter(Adapter):
                 batch.cursor = modstamp(cases[-1]).isoformat()
             except (KeyError, ValueError):
                 batch.cursor = None
-        return batch
+        return batch, read_at
 
     def _children(self, sobject: str, fields: Sequence[str], case_ids: Sequence[str],
-                  order: str) -> dict[str, list[Mapping[str, Any]]]:
-        """Rows of ``sobject`` under ``case_ids`` (one query, paged), grouped by ParentId."""
+                  order: str, changed_since: datetime | None = None
+                  ) -> tuple[dict[str, list[Mapping[str, Any]]], datetime | None]:
+        """Rows of ``sobject`` under ``case_ids`` (one query, paged), grouped by ParentId, and
+        Salesforce's time at the first answer."""
         grouped: dict[str, list[Mapping[str, Any]]] = {}
         if not case_ids:
-            return grouped
+            return grouped, None
         client = self.client
+        since = (f" AND SystemModstamp >= {_soql_datetime(changed_since)}"
+                 if changed_since is not None else "")
         soql = (f"SELECT {', '.join(fields)} FROM {sobject} WHERE ParentId IN "
-                f"({', '.join(_quote(i) for i in case_ids)}) ORDER BY {order}, Id")
+                f"({', '.join(_quote(i) for i in case_ids)}){since} ORDER BY {order}, Id")
         headers = {"Sforce-Query-Options": f"batchSize={self.cfg.query_batch_size}"}
         what = f"reading {sobject} rows"
         page = client.call(what, lambda: client.sf.query(soql, headers=headers))
+        read_at = client.server_time
         while True:
             for row in _records(page, f"{sobject} query"):
                 grouped.setdefault(str(row.get("ParentId")), []).append(row)
             if page.get("done", True) or not page.get("nextRecordsUrl"):
-                return grouped
+                return grouped, read_at
             next_url = str(page["nextRecordsUrl"])
             page = client.call(what, lambda url=next_url: client.sf.query_more(  # type: ignore[misc]
                 url, identifier_is_url=True, headers=headers))

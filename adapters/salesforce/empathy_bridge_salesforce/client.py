@@ -21,6 +21,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -134,6 +135,9 @@ class SalesforceClient:
                              session=self.session, version=config.api_version)
         self.usage: tuple[int, int] | None = None
         self._usage_at = 0.0
+        #: Salesforce's clock at the last answer (its ``Date`` header), for time windows that
+        #: must not depend on this machine's clock.
+        self.server_time: datetime | None = None
 
     # -- quota --------------------------------------------------------------------------------
 
@@ -142,6 +146,14 @@ class SalesforceClient:
         if usage is not None:
             self.usage = usage
             self._usage_at = time.monotonic()
+        date = response.headers.get("Date")
+        if date:
+            try:
+                when = parsedate_to_datetime(date)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None and when.tzinfo is not None:
+                self.server_time = when.astimezone(UTC)
         method = response.request.method or "GET"
         self.counter.add(method, _route(response.request.url or ""))
 

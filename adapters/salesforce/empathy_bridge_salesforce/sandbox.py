@@ -19,6 +19,7 @@ TLS uses a throwaway CA made at start-up (``ca_path``); point the adapter's ``ca
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import re
@@ -109,6 +110,7 @@ class SalesforceSandbox(SandboxServer):
         self.records_written = 0
         self.records_created = 0
         self.limit_refusals = 0
+        self.rows_served: collections.Counter[str] = collections.Counter()
         seed_org(self.org, records=records, seed=seed, now=utcnow())
 
     # -- routes -------------------------------------------------------------------------------
@@ -165,8 +167,15 @@ class SalesforceSandbox(SandboxServer):
                 "records_written": self.records_written,
                 "records_created": self.records_created,
                 "limit_refusals": self.limit_refusals,
+                "rows_served": dict(self.rows_served),
                 "cases": len(self.org.tables["Case"]),
                 "deleted_cases": len(self.org.recycle_bin)}
+
+    def reset_stats(self) -> None:
+        """Zero the request and row counters (state and API usage are kept)."""
+        super().reset_stats()
+        with self.lock:
+            self.rows_served.clear()
 
     # -- state helpers for tests and demos (not HTTP) -----------------------------------------
 
@@ -293,6 +302,7 @@ class SalesforceSandbox(SandboxServer):
         # A record deleted after the query ran is skipped, as Salesforce's cursor does.
         records = [self.org.render(locator.sobject, rid, locator.fields)
                    for rid in chunk if rid in table]
+        self.rows_served[locator.sobject] += len(records)
         end = offset + len(chunk)
         result: dict[str, Any] = {"totalSize": len(locator.ids), "done": end >= len(locator.ids),
                                   "records": records}

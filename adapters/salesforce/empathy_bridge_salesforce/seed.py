@@ -100,7 +100,8 @@ def seed_org(org: Org, *, records: int, seed: int, now: datetime,
         portal = org.insert("User", {"Name": name, "Email": email, "ContactId": cid})
         contacts.append((cid, name, email, portal))
     start = now - timedelta(days=12)
-    span = (now - timedelta(minutes=5) - start).total_seconds()
+    # Conversations run for up to ~6 hours after their case opens; all of it in the past.
+    span = (now - timedelta(hours=8) - start).total_seconds()
     deleted_count = int(records * deleted_share) if records >= 50 else 0
     for n in range(records + deleted_count):
         state = _STATES[n % len(_STATES)]

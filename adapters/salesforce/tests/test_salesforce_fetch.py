@@ -145,3 +145,27 @@ def test_start_must_be_timezone_aware(sf_sandbox: SalesforceSandbox, make_adapte
     adapter = make_adapter(sf_sandbox, start="2000-01-01T00:00:00+00:00")
     assert {i.conversation_id for i in all_interactions(adapter)} == set(
         sf_sandbox.org.tables["Case"])
+
+
+def test_forward_cycles_read_only_changed_children(sf_sandboxes: Any,
+                                                   make_sf_bridge: Any) -> None:
+    sandbox = sf_sandboxes(records=120)
+    bridge = make_sf_bridge(sandbox)
+    assert bridge.sync("sf").status == "ok"
+    first_rows = sandbox.stats()["rows_served"]
+    case_id = sandbox.case_ids()[7]
+    sandbox.add_email(case_id, "Still broken. I am losing money every hour this goes on!")
+    sandbox.reset_stats()
+    report = bridge.sync("sf")
+    assert report.status == "ok", report.detail
+    # Every case is re-read (our write-back bumped them) but only the new email comes back ...
+    rows = sandbox.stats()["rows_served"]
+    assert rows["Case"] == 120
+    assert rows.get("EmailMessage", 0) == 1 and rows.get("CaseComment", 0) == 0
+    assert first_rows["EmailMessage"] > 1
+    # ... and it is analysed and written back like any other new customer message.
+    assert report.analyzed == 1
+    assert report.written == 1
+    history = bridge.store.conversation_history("sf", [case_id])[case_id]
+    texts = [interaction.text for interaction, _ in history]
+    assert len(texts) > 1 and any("losing money" in text for text in texts)
