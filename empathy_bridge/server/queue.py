@@ -83,6 +83,15 @@ class EventQueue:
                 status=status, error=error[:4000] if error else None,
                 processed_at=datetime.now(UTC), attempts=t.webhook_events.c.attempts + 1))
 
+    def settle_many(self, event_ids: list[int], status: str) -> None:
+        """Mark many events with one status in one transaction."""
+        if not event_ids:
+            return
+        with self.store.transaction() as conn:
+            conn.execute(update(t.webhook_events).where(t.webhook_events.c.id.in_(event_ids))
+                         .values(status=status, processed_at=datetime.now(UTC),
+                                 attempts=t.webhook_events.c.attempts + 1))
+
     def retry_later(self, event_id: int, error: str) -> None:
         """Count a failed attempt; the event stays pending."""
         with self.store.transaction() as conn:

@@ -30,10 +30,14 @@ class ServerSettings(BaseModel):
         default=86_400, ge=60,
         description="How long signatures of X deliveries (which carry no timestamp) are kept "
                     "to refuse replays.")
-    worker_batch: int = Field(default=50, ge=1, le=1000,
+    worker_batch: int = Field(default=20, ge=1, le=1000,
                               description="Queued webhook events processed per worker step.")
     worker_idle_seconds: float = Field(default=0.2, gt=0, le=60,
                                        description="How long the worker sleeps when idle.")
+    gil_switch_interval: float = Field(
+        default=0.0005, gt=0, le=0.1,
+        description="sys.setswitchinterval for `serve`: how soon the webhook worker thread "
+                    "yields the GIL to request handling (Python's default is 0.005).")
     zendesk_secret_env: str = Field(
         default="ZENDESK_WEBHOOK_SECRET",
         description="Variable holding the Zendesk webhook signing secret.")

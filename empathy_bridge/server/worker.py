@@ -145,9 +145,8 @@ class Worker:
                         self.queue.retry_later(event.id, str(exc))
                         result.retried += 1
                 continue
-            for event, _ in items:
-                self.queue.settle(event.id, "done")
-                result.processed += 1
+            self.queue.settle_many([event.id for event, _ in items], "done")
+            result.processed += len(items)
             if self.bridge.source_configs[source].writeback:
                 self._drain(source, report)
             result.reports.append(report)
