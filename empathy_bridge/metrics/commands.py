@@ -149,6 +149,26 @@ def push_command(config_path: Path, since: str | None, until: str | None, by: st
         raise SystemExit(1)
 
 
+@metrics_group.command("replies")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="Path to the TOML config.")
+@click.option("--since", help="Start of the period (date, ISO time, or 30d/12h/4w ago).")
+@click.option("--until", help="End of the period, exclusive (same forms).")
+@click.option("--agent", help="Only this agent's replies.")
+@click.option("--limit", default=1000, show_default=True, help="At most this many replies.")
+def replies_command(config_path: Path, since: str | None, until: str | None, agent: str | None,
+                    limit: int) -> None:
+    """Print reply assessments with their evidence as JSON lines (for review and calibration)."""
+    from empathy_bridge.metrics.rollup import iter_assessments
+
+    with _bridge(config_path) as bridge:
+        settings, rubric = _settings(bridge)
+        refresh(bridge.store, settings, rubric)
+        for record in iter_assessments(bridge.store, since=parse_when(since),
+                                       until=parse_when(until), agent=agent, limit=limit):
+            click.echo(json.dumps(record, ensure_ascii=False, default=str))
+
+
 @metrics_group.command("import-ratings")
 @click.option("--config", "config_path", required=True,
               type=click.Path(dir_okay=False, path_type=Path), help="Path to the TOML config.")

@@ -38,7 +38,7 @@ from empathy_bridge.schemas import AuthorRole, EmotionalContext, Interaction, Pa
 from empathy_bridge.store import Store, fingerprint
 from empathy_bridge.store import tables as t
 
-__all__ = ["RefreshReport", "conversation_rows", "refresh"]
+__all__ = ["RefreshReport", "conversation_rows", "iter_assessments", "refresh"]
 
 _DAY = 86_400.0
 
@@ -336,3 +336,33 @@ def refresh(
             _refresh_gaps(conn, customers)
     report.customers = len(customers)
     return report
+
+
+def iter_assessments(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    agent: str | None = None,
+    limit: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Stored reply assessments (oldest first) with their evidence, streamed."""
+    a = m.reply_assessments
+    query = select(a).order_by(a.c.created_at, a.c.native_id)
+    if since is not None:
+        query = query.where(a.c.created_at >= since)
+    if until is not None:
+        query = query.where(a.c.created_at < until)
+    if agent is not None:
+        query = query.where(a.c.agent_id == agent)
+    if limit is not None:
+        query = query.limit(limit)
+    with store.engine.connect() as conn:
+        for row in conn.execution_options(yield_per=1000).execute(query).mappings():
+            record = {k: v for k, v in row.items() if k not in ("evidence", "created_ts")}
+            record["created_at"] = _aware(row["created_at"])
+            for flag in ("personalised", "listening", "validation", "acknowledgment",
+                         "paraphrase", "next_step"):
+                record[flag] = bool(row[flag])
+            record["evidence"] = json.loads(row["evidence"])
+            yield record

@@ -151,3 +151,16 @@ def test_parse_when_forms() -> None:
     assert parse_when(None) is None
     with pytest.raises(ConfigError, match="30d"):
         parse_when("last tuesday")
+
+
+def test_cli_replies_with_evidence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                   busy_store: Store) -> None:
+    config = _config(tmp_path, busy_store)
+    code, out = _cli(monkeypatch, ["metrics", "replies", "--config", str(config), "--agent",
+                                   "ana", "--limit", "5"])
+    assert code == 0, out
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert 0 < len(lines) <= 5
+    assert {line["agent_id"] for line in lines} == {"ana"}
+    assert set(lines[0]["evidence"]) >= {"name", "specifics", "validation", "jargon"}
+    assert isinstance(lines[0]["personalised"], bool)
