@@ -7,7 +7,9 @@ Pull (:meth:`SalesforceAdapter.fetch`):
 2. one SOQL query ``... FROM Case WHERE SystemModstamp >= cursor - overlap ORDER BY
    SystemModstamp, Id``, paged through ``nextRecordsUrl``;
 3. per chunk of cases (``max_ids_per_query``), one EmailMessage and one CaseComment query with
-   ``WHERE ParentId IN (...)``: the fewest calls a conversation costs.
+   ``WHERE ParentId IN (...)``: the fewest calls a conversation costs. In a forward cycle,
+   cases whose children were read before ask only for children changed since
+   (``AND SystemModstamp >= ...``), so our own write-backs cost no child rows.
 
 The cursor is the SystemModstamp of the last case of a batch, as timezone-aware ISO-8601. The
 overlap window re-reads cases committed late with an older SystemModstamp; a case seen before at
@@ -159,6 +161,11 @@ class SalesforceAdapter(Adapter):
             # reported by the next one, so its window reaches back at least two minutes.
             deleted = self._deleted_since(since - timedelta(
                 seconds=max(self.cfg.overlap_seconds, _DELETED_MIN_WINDOW)))
+            for case_id in deleted:
+                # An undeleted case comes back with its history gone from the store: read it
+                # in full then.
+                self._children_as_of.pop(case_id, None)
+                self._seen.pop(case_id, None)
             if deleted:
                 yield FetchBatch(deleted_conversations=deleted)
         where = f" WHERE SystemModstamp >= {_soql_datetime(window_start)}" if window_start else ""
