@@ -31,10 +31,17 @@ from typing import Any, ClassVar
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 __all__ = ["FaultConfig", "LimitClass", "SandboxServer", "json_response"]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request handler that does not print an access-log line per request (stats count them)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -189,7 +196,12 @@ class SandboxServer:
             self.ca_path = Path(self._tmp.name) / "ca.pem"
             ca.cert_pem.write_to_path(str(self.ca_path))
         self._server = make_server(
-            self.host, self.port, self._wsgi, threaded=True, ssl_context=ssl_context
+            self.host,
+            self.port,
+            self._wsgi,
+            threaded=True,
+            ssl_context=ssl_context,
+            request_handler=_QuietHandler,
         )
         self.port = self._server.server_port
         self._thread = threading.Thread(
