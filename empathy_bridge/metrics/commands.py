@@ -124,15 +124,21 @@ def metrics_group(ctx: click.Context, config_path: Path | None, since: str | Non
               type=click.Path(dir_okay=False, path_type=Path), help="Path to the TOML config.")
 @click.option("--since", help="Start of the period (date, ISO time, or 30d/12h/4w ago).")
 @click.option("--until", help="End of the period, exclusive (same forms).")
-@click.option("--by", type=click.Choice(list(DIMENSIONS)), help="Break every metric down.")
+@click.option("--by", "breakdowns", multiple=True, type=click.Choice(list(DIMENSIONS)),
+              help="Also push the metrics broken down this way (repeatable), e.g. "
+                   "organization for Zendesk organisation fields.")
 @click.option("--json", "as_json", is_flag=True, help="Print the push report as JSON.")
-def push_command(config_path: Path, since: str | None, until: str | None, by: str | None,
-                 as_json: bool) -> None:
-    """Compute the metrics and push them to every sink in [metrics] and publishing plugins."""
-    from empathy_bridge.metrics.publish import publish
+def push_command(config_path: Path, since: str | None, until: str | None,
+                 breakdowns: tuple[str, ...], as_json: bool) -> None:
+    """Compute the metrics (overall, plus each --by breakdown) and push them to every sink in
+    [metrics] and to publishing plugins."""
+    from empathy_bridge.metrics.publish import metrics_to_push, publish
 
     with _bridge(config_path) as bridge:
-        metrics = _compute(bridge, since, until, by, ())
+        settings, rubric = _settings(bridge)
+        refresh(bridge.store, settings, rubric)
+        metrics = metrics_to_push(bridge.store, settings, since=parse_when(since),
+                                  until=parse_when(until), breakdowns=breakdowns)
         report = publish(bridge, metrics)
     if as_json:
         click.echo(json.dumps({"metrics": len(metrics), "written": report.written,

@@ -26,9 +26,11 @@ from empathy_bridge.metrics.settings import FileSink, MetricsSettings, PlatformS
 from empathy_bridge.retry import RetryPolicy
 from empathy_bridge.schemas import EmpathyMetric
 from empathy_bridge.secrets import Secrets
+from empathy_bridge.store import Store
 
 __all__ = [
     "BUILTIN_PLUGIN",
+    "metrics_to_push",
     "publish",
     "publish_builtin_sinks",
     "raise_for_errors",
@@ -105,6 +107,25 @@ def publish(bridge: Bridge, metrics: Sequence[EmpathyMetric]) -> PushReport:
     return report
 
 
+def metrics_to_push(
+    store: Store,
+    settings: MetricsSettings,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    breakdowns: Sequence[str] = (),
+) -> list[EmpathyMetric]:
+    """Every metric overall, followed by the same metrics for each breakdown (rollups fresh)."""
+    from empathy_bridge.metrics import MetricQuery, compute_metrics
+
+    metrics = compute_metrics(store, settings, MetricQuery(since=since, until=until))
+    for by in dict.fromkeys(breakdowns):
+        metrics += [m for m in compute_metrics(store, settings,
+                                               MetricQuery(since=since, until=until, by=by))
+                    if m.dimension == by]
+    return metrics
+
+
 def scheduled_push(bridge: Bridge) -> PushReport:
     """The daemon job: refresh the rollups, compute every metric, push to every sink.
 
@@ -114,14 +135,17 @@ def scheduled_push(bridge: Bridge) -> PushReport:
     from datetime import timedelta
 
     from empathy_bridge.defaults.assessment import AssessmentSettings
-    from empathy_bridge.metrics import MetricQuery, compute_metrics, refresh
+    from empathy_bridge.metrics import refresh
 
     settings = bridge.config.section("metrics", MetricsSettings)
     refresh(bridge.store, settings, bridge.config.section("assessment", AssessmentSettings))
     since = None
-    if settings.schedule is not None and settings.schedule.since_days is not None:
-        since = datetime.now(UTC) - timedelta(days=settings.schedule.since_days)
-    metrics = compute_metrics(bridge.store, settings, MetricQuery(since=since))
+    breakdowns: list[str] = []
+    if settings.schedule is not None:
+        breakdowns = list(settings.schedule.breakdowns)
+        if settings.schedule.since_days is not None:
+            since = datetime.now(UTC) - timedelta(days=settings.schedule.since_days)
+    metrics = metrics_to_push(bridge.store, settings, since=since, breakdowns=breakdowns)
     report = publish(bridge, metrics)
     for label, count in report.written.items():
         log.info("pushed %d metrics to %s", count, label)

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "FileSink",
@@ -85,6 +86,21 @@ class MetricsSchedule(_Model):
                              "'0 6 * * *'; wins over interval_seconds.")
     since_days: float | None = Field(
         default=None, gt=0, description="Only the last N days (default: all stored data).")
+    breakdowns: list[str] = Field(
+        default_factory=list, description="Also push the metrics broken down by these "
+        "dimensions, e.g. ['organization'] for Zendesk organisation fields.")
+
+    @field_validator("breakdowns")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from empathy_bridge.metrics.query import DIMENSIONS
+
+        unknown = [v for v in value if v not in DIMENSIONS]
+        if unknown:
+            raise PydanticCustomError("unknown_dimension", "unknown dimension '{name}' "
+                                      "(known: {known})", {"name": unknown[0],
+                                                          "known": ", ".join(DIMENSIONS)})
+        return value
 
 
 class MetricsSettings(_Model):

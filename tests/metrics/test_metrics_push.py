@@ -232,7 +232,8 @@ def test_daemon_schedules_the_push_and_the_job_pushes(tmp_path: Path) -> None:
 
     export = tmp_path / "scheduled.jsonl"
     config = {"store": {"url": f"sqlite:///{tmp_path / 's.db'}"},
-              "metrics": {"schedule": {"cron": "0 6 * * *", "since_days": 30},
+              "metrics": {"schedule": {"cron": "0 6 * * *", "since_days": 30,
+                                       "breakdowns": ["team"]},
                           "sinks": [{"kind": "file", "path": str(export)}]}}
     with Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
         specs = {spec.id: spec for spec in Daemon(bridge).job_specs()}
@@ -249,3 +250,10 @@ def test_no_schedule_no_job(tmp_path: Path) -> None:
     config = {"store": {"url": f"sqlite:///{tmp_path / 's.db'}"}}
     with Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
         assert "job:metrics-push" not in {spec.id for spec in Daemon(bridge).job_specs()}
+
+
+def test_schedule_breakdowns_are_validated(tmp_path: Path) -> None:
+    config = {"store": {"url": f"sqlite:///{tmp_path / 's.db'}"},
+              "metrics": {"schedule": {"interval_seconds": 600, "breakdowns": ["planet"]}}}
+    with pytest.raises(ConfigError, match="unknown dimension 'planet'"):
+        Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"})

@@ -109,9 +109,13 @@ def test_cli_metrics_table_push_and_report(monkeypatch: pytest.MonkeyPatch, tmp_
                      f'\n[[metrics.sinks]]\nkind = "file"\npath = "{export}"\n')
     code, out = _cli(monkeypatch, ["metrics", "--config", str(config)])
     assert code == 0 and "personalisation_rate" in out
-    code, out = _cli(monkeypatch, ["metrics", "push", "--config", str(config)])
+    code, out = _cli(monkeypatch, ["metrics", "push", "--config", str(config), "--by", "team",
+                                   "--by", "agent"])
     assert code == 0 and f"ok     file:{export}" in out
-    assert len(export.read_text().splitlines()) > 20
+    pushed = [json.loads(line) for line in export.read_text().splitlines()]
+    assert {m["dimension"] for m in pushed} >= {None, "team", "agent", "cohort"}
+    overall = [m for m in pushed if m["name"] == "personalisation_rate"]
+    assert {m["dimension"] for m in overall} == {None, "team", "agent"}
     code, out = _cli(monkeypatch, ["report", "--config", str(config), "--out",
                                    str(tmp_path / "r"), "--customers", "2"])
     assert code == 0 and (tmp_path / "r" / "index.html").exists()
