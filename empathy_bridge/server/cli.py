@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from empathy_bridge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from empathy_bridge.engine import Bridge
+    from empathy_bridge.server.keys import ApiKeys
 
 __all__ = ["keys", "serve"]
 
@@ -62,7 +67,7 @@ def keys() -> None:
     """Create, revoke and list API keys of the REST API (scoped per tenant)."""
 
 
-def _api_keys(config_path: Path):  # type: ignore[no-untyped-def]
+def _api_keys(config_path: Path) -> tuple[Bridge, ApiKeys]:
     from empathy_bridge.engine import Bridge
     from empathy_bridge.server.keys import ApiKeys
 

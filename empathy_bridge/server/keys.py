@@ -35,7 +35,6 @@ class ApiKey:
     name: str
     created_at: datetime
     revoked_at: datetime | None
-    last_used_at: datetime | None
 
     @property
     def active(self) -> bool:
@@ -80,7 +79,7 @@ class ApiKeys:
                 key_id=key_id, tenant=tenant, name=name or key_id, salt=salt,
                 digest=_digest(salt, secret), created_at=now))
         self.store.audit("api_key.create", detail={"key_id": key_id, "tenant": tenant})
-        key = ApiKey(key_id, tenant, name or key_id, now, None, None)
+        key = ApiKey(key_id, tenant, name or key_id, now, None)
         return NewKey(key=key, token=f"{_PREFIX}{key_id}_{secret}")
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
@@ -91,7 +90,7 @@ class ApiKeys:
         with self.store.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [ApiKey(r["key_id"], r["tenant"], r["name"], _aware(r["created_at"]) or
-                       datetime.now(UTC), _aware(r["revoked_at"]), _aware(r["last_used_at"]))
+                       datetime.now(UTC), _aware(r["revoked_at"]))
                 for r in rows]
 
     def revoke(self, key_id: str, tenant: str) -> bool:
@@ -122,5 +121,4 @@ class ApiKeys:
         if not hmac.compare_digest(_digest(row["salt"], secret), row["digest"]):
             return None
         return ApiKey(row["key_id"], row["tenant"], row["name"],
-                      _aware(row["created_at"]) or datetime.now(UTC), None,
-                      _aware(row["last_used_at"]))
+                      _aware(row["created_at"]) or datetime.now(UTC), None)

@@ -50,7 +50,6 @@ api_keys = Table(
     Column("digest", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
-    Column("last_used_at", DateTime(timezone=True)),
     Index("ix_api_keys_tenant", "tenant"),
 )
 

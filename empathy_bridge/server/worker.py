@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -35,6 +36,9 @@ log = logging.getLogger("empathy_bridge.server.worker")
 
 #: Attempts before a queued event that keeps failing is given up (marked failed).
 MAX_ATTEMPTS = 5
+
+#: How often the worker drops expired replay-cache entries and old processed events.
+PRUNE_EVERY_SECONDS = 300.0
 
 
 @dataclass
@@ -94,7 +98,14 @@ class Worker:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
+        next_prune = 0.0
         while not self._stop.is_set():
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                try:
+                    self.queue.prune()
+                except Exception:
+                    log.exception("pruning the webhook queue failed")
             try:
                 result = self.step()
             except Exception:

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -225,3 +226,24 @@ def test_event_that_fails_later_becomes_a_dead_letter(client: TestClient, app: F
     letters = bridge.store.dead_letters("desk_a")
     assert letters and letters[0].stage == "webhook"
     assert "no longer configured" in letters[0].error
+
+
+def test_prune_drops_expired_replay_entries_and_old_processed_events(bridge: Bridge) -> None:
+    from empathy_bridge.server.queue import ReplayError
+
+    queue = EventQueue(bridge.store)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    kept = queue.enqueue(platform="x", source="desk_a", tenant="acme", payload="{}",
+                         replay_key="fresh", replay_until=datetime.now(UTC) + timedelta(hours=1))
+    done = queue.enqueue(platform="x", source="desk_a", tenant="acme", payload="{}",
+                         replay_key="expired", replay_until=past)
+    queue.settle_many([done], "done")
+    assert queue.prune(keep_done=timedelta(0)) == 2  # one replay entry, one processed event
+    assert queue.get(kept) is not None and queue.get(done) is None
+    with pytest.raises(ReplayError):
+        queue.enqueue(platform="x", source="desk_a", tenant="acme", payload="{}",
+                      replay_key="fresh", replay_until=past)
+    # The expired entry is gone: the same key is accepted again (its timestamp check is
+    # what refuses an old delivery by then).
+    queue.enqueue(platform="x", source="desk_a", tenant="acme", payload="{}",
+                  replay_key="expired", replay_until=past)
