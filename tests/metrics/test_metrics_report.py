@@ -168,3 +168,27 @@ def test_cli_replies_with_evidence(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert {line["agent_id"] for line in lines} == {"ana"}
     assert set(lines[0]["evidence"]) >= {"name", "specifics", "validation", "jargon"}
     assert isinstance(lines[0]["personalised"], bool)
+
+
+def test_every_metric_is_documented(busy_store: Store, tmp_path: Path) -> None:
+    from empathy_bridge.metrics import compute_metrics, refresh
+    from empathy_bridge.metrics.ratings import import_ratings
+
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("conversation_id,source,score\nconv-1,desk,0.8\nconv-2,desk,0.3\n",
+                       encoding="utf-8")
+    import_ratings(busy_store, ratings)
+    refresh(busy_store)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text("utf-8")
+    names = {m.name for m in compute_metrics(busy_store)}
+    assert len(names) > 30
+    missing = []
+    for name in sorted(names):
+        generic = re.sub(r"^sla_attainment_\w+$", "sla_attainment_<tier>", name)
+        generic = re.sub(r"^corr_\w+$", "corr_{", generic)
+        generic = re.sub(r"^cohort_\w+_difference$", "cohort_*_difference", generic)
+        generic = re.sub(r"^cohort_(?!\*)\w+$", "cohort_{", generic)
+        generic = re.sub(r"^internal_vs_\w+$", "internal_vs_{", generic)
+        if f"`{generic}" not in docs:
+            missing.append(name)
+    assert not missing, f"metrics without a row in docs/metrics.md: {missing}"
