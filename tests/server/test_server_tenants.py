@@ -111,3 +111,17 @@ def test_keys_cli_create_list_revoke(tmp_path: Path, config_factory: Any,
     assert revoked.exit_code == 0, revoked.output
     with Bridge.from_config(path, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
         assert ApiKeys(bridge.store).verify(made["key"]) is None
+
+
+def test_serve_cli_prints_the_openapi_document_and_needs_a_config(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from empathy_bridge.cli import _register_commands, cli
+    from empathy_bridge.server.app import render_openapi
+
+    monkeypatch.setenv("EMPATHY_BRIDGE_NO_AUTOLOAD", "1")
+    _register_commands()
+    runner = CliRunner()
+    printed = runner.invoke(cli, ["serve", "--print-openapi"])
+    assert printed.exit_code == 0 and printed.output == render_openapi()
+    missing = runner.invoke(cli, ["serve"])
+    assert missing.exit_code == 1 and "serve needs --config" in missing.output
