@@ -1,0 +1,122 @@
+#!/usr/bin/env python
+"""Throughput of the built-in analyzer next to plain VADER, on GoEmotions dev texts.
+
+    .venv/bin/python benchmarks/analysis_speed.py [--data DIR] [--repeat 3] [--profile]
+
+Prints messages per second of: plain VADER (``polarity_scores`` in a loop, the floor every
+VADER-based analyzer pays), ``analyze_texts`` (cues + VADER + model + contexts),
+``empathy_bridge.defaults.analyzer.analyze_interactions`` (the hook's batch function, on
+prepared Interactions) and ``Bridge.analyze_many`` (the SDK path: Interaction construction,
+plugin hooks, capping), each with its ratio to VADER. Every path runs ``--repeat`` times,
+interleaved, and the best run counts: the machine is shared, so the best run is the one least
+disturbed by neighbours. ``--profile`` prints the top of a cProfile of the batch function.
+Single process, single thread (numpy's BLAS is not used on this path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from empathy_bridge.analysis import analyze_texts  # noqa: E402
+from empathy_bridge.analysis.goemotions import DATA_ENV, load_split  # noqa: E402
+from empathy_bridge.analysis.prepare import VADER  # noqa: E402
+from empathy_bridge.defaults.analyzer import analyze_interactions  # noqa: E402
+from empathy_bridge.schemas import Interaction  # noqa: E402
+
+
+def default_data() -> Path:
+    """``$EMPATHY_BRIDGE_GOEMOTIONS`` or ``../shared/data/goemotions`` beside the repo root."""
+    env = os.environ.get(DATA_ENV)
+    return Path(env) if env else ROOT.parent / "shared" / "data" / "goemotions"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Analyzer throughput vs plain VADER.")
+    parser.add_argument("--data", type=Path, default=None, help="GoEmotions folder")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=500,
+                        help="messages per analyzer call (the engine's default batch)")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    data = (args.data or default_data()).expanduser().resolve()
+    try:
+        texts = [row.text for row in load_split(data, "dev")]
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    interactions = [
+        Interaction(source="bench", native_id=str(n), conversation_id=str(n), text=t,
+                    created_at=now)
+        for n, t in enumerate(texts)
+    ]
+    size = args.batch_size
+    analyze_texts(texts[:10])  # load the model outside the timings
+
+    def vader() -> None:
+        scores = VADER.polarity_scores
+        for text in texts:
+            scores(text)
+
+    def ours_texts() -> None:
+        for start in range(0, len(texts), size):
+            analyze_texts(texts[start : start + size])
+
+    def ours_batch() -> None:
+        for start in range(0, len(interactions), size):
+            analyze_interactions(interactions[start : start + size])
+
+    paths: list[tuple[str, Callable[[], None]]] = [
+        ("plain VADER polarity_scores", vader),
+        ("analysis.analyze_texts", ours_texts),
+        ("defaults.analyzer.analyze_interactions", ours_batch),
+    ]
+    try:
+        from empathy_bridge.engine import Bridge
+    except ImportError:
+        print("(empathy_bridge.engine.Bridge not available: SDK path skipped)")
+    else:
+        bridge = Bridge.from_config(None, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"})
+
+        def sdk() -> None:
+            bridge.analyze_many(texts)
+
+        paths.append(("Bridge.analyze_many", sdk))
+
+    best = {name: float("inf") for name, _ in paths}
+    for _ in range(args.repeat):
+        for name, fn in paths:
+            started = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - started)
+    floor = len(texts) / best[paths[0][0]]
+    print(f"{len(texts)} GoEmotions dev texts, batch size {size}, best of {args.repeat} runs")
+    print(f"{'path':<42}{'msgs/s':>10}{'vs VADER':>10}")
+    for name, _ in paths:
+        rate = len(texts) / best[name]
+        print(f"{name:<42}{rate:>10,.0f}{rate / floor:>10.2f}")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        ours_batch()
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

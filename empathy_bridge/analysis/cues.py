@@ -1,0 +1,327 @@
+"""Built-in cue lexicon and detector: the signals in a message that policies key on.
+
+Every pattern is compiled once at import. A cue records its kind, the matched text and its
+character span in the analysed text, and a weight (how much it raises intensity; see
+:mod:`empathy_bridge.analysis.scoring`). Customer cue kinds:
+
+==================  ======================================================================
+kind                examples
+==================  ======================================================================
+repeated_contact    "third time", "still not fixed", "again", "how many times"
+churn_threat        "cancel my subscription", "switching to", "take my business elsewhere"
+human_request       "speak to a human", "real person", "get me a manager"
+urgency             "urgent", "asap", "immediately", "right now"
+shouting            runs of capitalised words ("THIS IS UNACCEPTABLE"), "!!" or "?!?"
+profanity           swear words, also masked ("f***")
+confusion_marker    "I don't understand", "how do I", "makes no sense"
+anxiety_money       "charged twice", "unauthorized charge", "my money", "fraud"
+anxiety_safety      "dangerous", "caught fire", "injured", "gas leak"
+anxiety_deadline    "deadline", "by tomorrow", "before my flight", "running out of time"
+gratitude           "thank you", "appreciate", "grateful"
+==================  ======================================================================
+
+Agent and bot messages get two more kinds, ``apology`` and ``empathy_statement``, which the
+analyzer masks before reading their tone (an apology is not frustration) and which the empathy
+metrics count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from empathy_bridge.schemas import Cue
+
+__all__ = ["AGENT_CUE_KINDS", "CUE_KINDS", "CUE_WEIGHTS", "MAX_CUES_PER_KIND", "detect_cues"]
+
+_I = re.IGNORECASE
+
+#: Cue kind -> how much one such cue adds to a customer's intensity (gratitude lowers it).
+CUE_WEIGHTS: dict[str, float] = {
+    "repeated_contact": 0.15,
+    "churn_threat": 0.15,
+    "human_request": 0.10,
+    "urgency": 0.10,
+    "shouting": 0.15,
+    "profanity": 0.15,
+    "confusion_marker": 0.05,
+    "anxiety_money": 0.10,
+    "anxiety_safety": 0.20,
+    "anxiety_deadline": 0.10,
+    "gratitude": 0.10,
+    "apology": 0.0,
+    "empathy_statement": 0.0,
+}
+
+#: Stop after this many cues of one kind: a 1 MB rant must not produce a million cues.
+MAX_CUES_PER_KIND = 5
+
+_ORDINAL = r"(?:second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|tenth|umpteenth|\d+(?:st|nd|rd|th))"
+_ACCOUNT = (
+    r"(?:account|subscription|membership|contract|plan|service|order|policy|card|booking|"
+    r"reservation)"
+)
+
+_PATTERNS: dict[str, list[re.Pattern[str]]] = {
+    "repeated_contact": [
+        re.compile(
+            rf"\b(?:(?:for\s+)?the\s+{_ORDINAL}\s+time|{_ORDINAL}\s+(?:time|email|call|ticket|"
+            r"message|request|attempt)s?)\b",
+            _I,
+        ),
+        re.compile(
+            r"\bstill\s+(?:not|no|isn'?t|hasn'?t|haven'?t|doesn'?t|don'?t|can'?t|won'?t|waiting|"
+            r"broken|having|getting|the\s+same)\b",
+            _I,
+        ),
+        re.compile(r"\b(?:once\s+)?again\b", _I),
+        re.compile(r"\bhow\s+many\s+(?:more\s+)?times\b", _I),
+        re.compile(
+            r"\b(?:already|repeatedly|multiple\s+times|several\s+times|many\s+times)\s+"
+            r"(?:told|asked|contacted|called|emailed|explained|reported|sent|tried|written)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:i(?:'ve|\s+have)\s+(?:already\s+)?(?:called|contacted|emailed|written|"
+            r"reported)\s+(?:you\s+)?(?:\w+\s+)?(?:times|twice|before))\b",
+            _I,
+        ),
+        re.compile(r"\bkeep\s+(?:asking|calling|getting|telling|emailing|being)\b", _I),
+    ],
+    "churn_threat": [
+        re.compile(
+            rf"\bcancel(?:l?ing|l?ed)?\s+(?:my|our|the|this)\s+(?:\w+\s+)?{_ACCOUNT}s?\b", _I
+        ),
+        re.compile(r"\b(?:i(?:'m|\s+am|\s+will|'ll)?\s+)?(?:cancel+ing|going\s+to\s+cancel)\b", _I),
+        re.compile(r"\bswitch(?:ing|ed)?\s+(?:over\s+)?to\b", _I),
+        re.compile(
+            r"\b(?:take|taking)\s+(?:my|our)\s+business\s+elsewhere\b|\bgo(?:ing)?\s+elsewhere\b",
+            _I,
+        ),
+        re.compile(r"\bclos(?:e|ing)\s+(?:my|our)\s+account\b", _I),
+        re.compile(
+            r"\b(?:competitor|never\s+(?:buy|order|use|shop|fly|book)(?:ing)?\s+"
+            r"(?:\w+\s+){0,3}again)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:unsubscrib\w*|leaving\s+(?:you|for)|last\s+straw|done\s+with\s+you)\b", _I
+        ),
+    ],
+    "human_request": [
+        re.compile(
+            r"\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:a|an|your|the|some)?\s*(?:real\s+|live\s+)?"
+            r"(?:human|person|agent|representative|rep|manager|supervisor|someone|somebody)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:real|actual|live)\s+(?:human|person|agent|people)\b|\bhuman\s+being\b", _I
+        ),
+        re.compile(
+            r"\b(?:get|give|transfer|connect)\s+me\s+(?:to\s+)?(?:a|an|your|the)?\s*"
+            r"(?:human|person|agent|manager|supervisor|representative|someone)\b",
+            _I,
+        ),
+        re.compile(r"\b(?:not\s+a\s+bot|stop\s+the\s+bot|no\s+more\s+bots?)\b", _I),
+        re.compile(r"\bescalate\b", _I),
+    ],
+    "urgency": [
+        re.compile(
+            r"\b(?:urgent(?:ly)?|asap|immediately|emergency|right\s+now|right\s+away|"
+            r"as\s+soon\s+as\s+possible|time[-\s]sensitive|straight\s+away)\b",
+            _I,
+        ),
+    ],
+    "shouting": [
+        # Two or more capitalised words in a row, the first of three letters or more.
+        re.compile(r"\b[A-Z][A-Z']{2,}(?:[\s,.!?-]+[A-Z][A-Z']+){1,}\b"),
+        re.compile(r"!{2,}|[!?]{3,}"),
+    ],
+    "profanity": [
+        re.compile(
+            r"\b(?:fuck\w*|f\*+k?\w*|shit\w*|sh\*+t|bullshit|crap+y?|damn\w*|wtf|"
+            r"asshole\w*|arse\w*|bastard\w*|bitch\w*|piss(?:ed)?|bloody|screw\s+(?:you|this|"
+            r"that)|goddamn\w*|hell)\b",
+            _I,
+        ),
+    ],
+    "confusion_marker": [
+        re.compile(
+            r"\b(?:i\s+(?:don'?t|do\s+not|dont|can'?t|cannot)\s+(?:understand|get\s+it|figure)|"
+            r"(?:don'?t|do\s+not)\s+know\s+how|how\s+(?:do|can|should)\s+i|"
+            r"what\s+does\s+(?:this|that|it)\s+mean|makes?\s+no\s+sense|confus\w+|unclear|"
+            r"not\s+sure\s+(?:how|what|why|where|if|whether)|where\s+(?:do|can)\s+i\s+find|"
+            r"can\s+(?:someone|you)\s+explain)\b",
+            _I,
+        ),
+    ],
+    "anxiety_money": [
+        re.compile(
+            r"\b(?:(?:charged|billed)\s+(?:me\s+)?(?:twice|double|two\s+times|again)|"
+            r"double[-\s]charged|overcharged|unauthori[sz]ed\s+(?:charge|payment|transaction)s?|"
+            r"fraud\w*|stolen\s+card|my\s+(?:money|savings|rent)|lost\s+(?:my\s+)?money|"
+            r"bank\s+account|overdraft|overdrawn|can'?t\s+afford)\b",
+            _I,
+        ),
+    ],
+    "anxiety_safety": [
+        re.compile(
+            r"\b(?:unsafe|dangerous|danger|hazard\w*|caught\s+fire|on\s+fire|fire|smoke|"
+            r"smoking|burn(?:ed|t|ing)|injur(?:ed|y|ies)|hurt|bleeding|electric(?:al)?\s+shock|"
+            r"explod\w*|gas\s+leak|choking|poison\w*|safety|allergic\s+reaction)\b",
+            _I,
+        ),
+    ],
+    "anxiety_deadline": [
+        re.compile(
+            r"\b(?:deadline|by\s+(?:tomorrow|tonight|today|monday|tuesday|wednesday|thursday|"
+            r"friday|saturday|sunday|the\s+end\s+of\s+(?:the\s+)?(?:day|week))|"
+            r"before\s+my\s+(?:flight|trip|wedding|exam|interview|surgery|appointment)|"
+            r"running\s+out\s+of\s+time|due\s+(?:tomorrow|today|tonight)|expires?\s+"
+            r"(?:today|tomorrow|soon)|in\s+\d+\s+hours?)\b",
+            _I,
+        ),
+    ],
+    "gratitude": [
+        re.compile(
+            r"\b(?:thank(?:s|\s+you|\s+u)?|thx|appreciate[ds]?|grateful|much\s+obliged|"
+            r"you(?:'re|\s+are)\s+(?:a\s+)?(?:star|lifesaver|the\s+best))\b",
+            _I,
+        ),
+    ],
+}
+
+_AGENT_PATTERNS: dict[str, list[re.Pattern[str]]] = {
+    "apology": [
+        re.compile(
+            r"\b(?:(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:so\s+|very\s+|truly\s+|really\s+)?sorry"
+            r"(?:\s+(?:for|about|that)\s+[^.!?\n]*)?|(?:my|our)\s+(?:sincere\s+)?apologies"
+            r"(?:\s+for\s+[^.!?\n]*)?|(?:i|we)\s+(?:sincerely\s+)?apologi[sz]e"
+            r"(?:\s+for\s+[^.!?\n]*)?|sorry\s+(?:for|about)\s+[^.!?\n]*|sorry)",
+            _I,
+        ),
+    ],
+    "empathy_statement": [
+        re.compile(
+            r"\b(?:i\s+(?:completely\s+|totally\s+|fully\s+)?understand\s+(?:how|that|why|your)"
+            r"[^.!?\n]*|i\s+can\s+(?:only\s+)?imagine[^.!?\n]*|that\s+must\s+(?:be|have\s+been)"
+            r"[^.!?\n]*|i\s+hear\s+you|i\s+know\s+how\s+(?:frustrating|stressful|annoying|"
+            r"upsetting)[^.!?\n]*)",
+            _I,
+        ),
+    ],
+}
+
+#: Kinds the built-in detector emits for customer messages.
+CUE_KINDS: tuple[str, ...] = tuple(_PATTERNS)
+#: Kinds the built-in detector emits for agent and bot messages only.
+AGENT_CUE_KINDS: tuple[str, ...] = tuple(_AGENT_PATTERNS)
+
+# Cheap gates: a kind's patterns run only when one of its stems occurs in the lower-cased text
+# (plain substring tests, far cheaper than the patterns). Every match of a kind's patterns
+# contains one of its stems; tests/analysis/test_analysis_cues.py checks that on its sentences.
+_STEMS: dict[str, tuple[str, ...]] = {
+    "repeated_contact": (
+        "second", "third", "fourth", "fifth", "sixth", "tenth", "umpteenth", "2nd", "3rd",
+        "4th", "5th", "still", "again", "many", "already", "repeatedly", "times", "twice",
+        "before", "keep",
+    ),
+    "churn_threat": (
+        "cancel", "switch", "elsewhere", "account", "competitor", "never", "unsubscrib",
+        "leaving", "straw", "done",
+    ),
+    "human_request": (
+        "human", "person", "agent", "rep", "manager", "supervisor", "someone", "somebody",
+        "people", "bot", "escalate",
+    ),
+    "urgency": (
+        "urgent", "asap", "immediate", "emergency", "right", "soon", "sensitive", "straight",
+    ),
+    "profanity": (
+        "fuck", "f*", "shit", "sh*", "crap", "damn", "wtf", "asshole", "arse", "bastard",
+        "bitch", "piss", "bloody", "screw", "hell",
+    ),
+    "confusion_marker": (
+        "understand", "get", "figure", "how", "mean", "sense", "confus", "unclear", "sure",
+        "find", "explain",
+    ),
+    "anxiety_money": (
+        "charged", "billed", "double", "unauthori", "fraud", "stolen", "money", "savings",
+        "rent", "bank", "overdra", "afford",
+    ),
+    "anxiety_safety": (
+        "safe", "danger", "hazard", "fire", "smok", "burn", "injur", "hurt", "bleeding",
+        "shock", "explod", "leak", "chok", "poison", "allergic",
+    ),
+    "anxiety_deadline": (
+        "deadline", "by", "before", "running", "due", "expire", "hour",
+    ),
+    "gratitude": (
+        "thank", "thx", "appreciate", "grateful", "obliged", "star", "lifesaver", "the best",
+    ),
+}
+# Ordinals written with digits ("6th time") have no fixed stem.
+_DIGIT_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)\b", _I)
+_SHOUT_HINT = re.compile(r"[A-Z]{3}|[!?]{2}")
+
+
+def _gated_kinds(text: str) -> list[str]:
+    lower = text.lower()
+    contains = lower.__contains__
+    kinds = [kind for kind, stems in _STEMS.items() if any(map(contains, stems))]
+    if "repeated_contact" not in kinds and _DIGIT_ORDINAL.search(text):
+        kinds.insert(0, "repeated_contact")
+    return kinds
+
+
+def _scan(text: str, table: dict[str, list[re.Pattern[str]]], kinds: Iterable[str]) -> list[Cue]:
+    out: list[Cue] = []
+    for kind in kinds:
+        found = 0
+        spans: list[tuple[int, int]] = []
+        for pattern in table[kind]:
+            for match in pattern.finditer(text):
+                start, end = match.span()
+                # Two patterns of one kind matching the same words make one cue, not two.
+                if end == start or any(start < e and s < end for s, e in spans):
+                    continue
+                spans.append((start, end))
+                out.append(
+                    Cue.model_construct(
+                        kind=kind,
+                        span=match.group(0),
+                        start=start,
+                        end=end,
+                        weight=CUE_WEIGHTS.get(kind, 0.1),
+                        detector="builtin",
+                    )
+                )
+                found += 1
+                if found >= MAX_CUES_PER_KIND:
+                    break
+            if found >= MAX_CUES_PER_KIND:
+                break
+    return out
+
+
+def detect_cues(text: str, *, agent: bool = False) -> list[Cue]:
+    """Cues in ``text``, ordered by kind then position within each pattern.
+
+    :param agent: the text is an agent's or bot's message: customer-only kinds (churn threat,
+        request for a human, anxiety, repeated contact, urgency, confusion, gratitude) are
+        skipped, and apologies and empathy statements are reported instead.
+    """
+    if not text:
+        return []
+    if agent:
+        cues = _scan(text, _AGENT_PATTERNS, AGENT_CUE_KINDS)
+        if _SHOUT_HINT.search(text):
+            cues.extend(_scan(text, _PATTERNS, ("shouting",)))
+        cues.extend(_scan(text, _PATTERNS, ("profanity",)))
+        return cues
+    kinds = _gated_kinds(text)
+    if _SHOUT_HINT.search(text):
+        kinds.append("shouting")
+    if not kinds:
+        return []
+    return _scan(text, _PATTERNS, kinds)

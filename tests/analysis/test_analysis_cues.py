@@ -1,0 +1,137 @@
+"""Cue detection on hand-written customer-service sentences (cue tests, not an accuracy claim)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from empathy_bridge.analysis.cues import MAX_CUES_PER_KIND, detect_cues
+from empathy_bridge.analysis.goemotions import default_data_dir, load_split
+from empathy_bridge.hookspecs import hookimpl
+from empathy_bridge.plugins import get_plugin_manager
+from empathy_bridge.schemas import AuthorRole, Cue, Interaction
+
+CASES = [
+    ("This is the third time I'm writing about this.", "repeated_contact", "third time"),
+    ("My router is still not fixed.", "repeated_contact", "still not"),
+    ("It broke again.", "repeated_contact", "again"),
+    ("How many times do I have to explain this?", "repeated_contact", "How many times"),
+    ("I want to cancel my subscription.", "churn_threat", "cancel my subscription"),
+    ("I'm switching to another provider.", "churn_threat", "switching to"),
+    ("I will take my business elsewhere.", "churn_threat", "take my business elsewhere"),
+    ("Can I speak to a human please", "human_request", "speak to a human"),
+    ("Get me a manager.", "human_request", "Get me a manager"),
+    ("I need a real person, not a bot", "human_request", "real person"),
+    ("This is urgent, please reply ASAP", "urgency", "urgent"),
+    ("THIS IS COMPLETELY UNACCEPTABLE", "shouting", "THIS IS COMPLETELY UNACCEPTABLE"),
+    ("Where is my order!!!", "shouting", "!!!"),
+    ("This fucking app keeps crashing", "profanity", "fucking"),
+    ("What a load of sh*t", "profanity", "sh*t"),
+    ("I don't understand the invoice", "confusion_marker", "I don't understand"),
+    ("How do I reset my password?", "confusion_marker", "How do I"),
+    ("You charged me twice this month", "anxiety_money", "charged me twice"),
+    ("There is an unauthorized charge on my card", "anxiety_money", "unauthorized charge"),
+    ("The charger caught fire last night", "anxiety_safety", "caught fire"),
+    ("I need the documents by Friday", "anxiety_deadline", "by Friday"),
+    ("It has to arrive before my flight", "anxiety_deadline", "before my flight"),
+    ("Thank you so much for the quick help", "gratitude", "Thank you"),
+    ("Really appreciate it", "gratitude", "appreciate"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "span"), CASES)
+def test_customer_cue_found_with_its_span(text: str, kind: str, span: str) -> None:
+    cues = [c for c in detect_cues(text) if c.kind == kind]
+    assert cues, f"no {kind} cue in {text!r}"
+    cue = cues[0]
+    assert span.lower() in cue.span.lower()
+    assert cue.start is not None and cue.end is not None
+    assert text[cue.start : cue.end] == cue.span
+    assert cue.detector == "builtin"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi, could you tell me the opening hours?",
+        "The parcel arrived today.",
+        "NASA and the USA",  # acronyms alone are not shouting
+        "",
+    ],
+)
+def test_plain_messages_have_no_cues(text: str) -> None:
+    assert detect_cues(text) == []
+
+
+def test_overlapping_patterns_of_one_kind_make_one_cue() -> None:
+    cues = detect_cues("I want to speak to a real person")
+    assert [c.kind for c in cues].count("human_request") == 1
+
+
+def test_cues_per_kind_are_capped() -> None:
+    cues = detect_cues("again " * 1000)
+    assert [c.kind for c in cues].count("repeated_contact") == MAX_CUES_PER_KIND
+
+
+def test_agent_text_reports_apology_and_empathy_not_customer_cues() -> None:
+    text = (
+        "I'm so sorry for the trouble, I understand how frustrating this is. "
+        "I can cancel the order for you again if you like."
+    )
+    kinds = {c.kind for c in detect_cues(text, agent=True)}
+    assert {"apology", "empathy_statement"} <= kinds
+    assert not kinds & {"churn_threat", "repeated_contact", "gratitude"}
+
+
+def _interaction(text: str, role: AuthorRole) -> Interaction:
+    return Interaction(
+        source="test", native_id="1", conversation_id="c", text=text, author_role=role,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+class _RefundPlugin:
+    """A third-party cue detector, added through the same hook as the built-in one."""
+
+    @hookimpl
+    def empathy_bridge_detect_cues(self, text: str, interaction: Interaction | None) -> list[Cue]:
+        start = text.lower().find("refund")
+        if start < 0:
+            return []
+        return [Cue(kind="refund_request", span=text[start : start + 6], start=start,
+                    end=start + 6, detector="refunds")]
+
+
+def test_hook_merges_builtin_and_plugin_cues() -> None:
+    pm = get_plugin_manager({"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}, (_RefundPlugin(),))
+    text = "Third time asking: I want a refund!!!"
+    results = pm.hook.empathy_bridge_detect_cues(
+        text=text, interaction=_interaction(text, AuthorRole.CUSTOMER)
+    )
+    kinds = {c.kind for found in results for c in found}
+    assert {"repeated_contact", "shouting", "refund_request"} <= kinds
+
+
+def test_hook_reads_agent_messages_as_agent() -> None:
+    pm = get_plugin_manager({"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"})
+    text = "Sorry about that! Please cancel my earlier note."
+    results = pm.hook.empathy_bridge_detect_cues(
+        text=text, interaction=_interaction(text, AuthorRole.AGENT)
+    )
+    kinds = {c.kind for found in results for c in found}
+    assert "apology" in kinds
+    assert "churn_threat" not in kinds
+
+
+def test_stem_gates_never_hide_a_match() -> None:
+    from empathy_bridge.analysis import cues as module
+
+    texts = [text for text, _, _ in CASES]
+    data = default_data_dir()
+    if (data / "dev.tsv").is_file():
+        texts += [row.text for row in load_split(data, "dev")]
+    kinds = [k for k in module.CUE_KINDS if k != "shouting"]
+    for text in texts:
+        ungated = {c.kind for c in module._scan(text, module._PATTERNS, kinds)}
+        assert ungated <= set(module._gated_kinds(text)), text
