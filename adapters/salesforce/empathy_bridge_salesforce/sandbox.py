@@ -141,7 +141,8 @@ class SalesforceSandbox(SandboxServer):
 
     def not_found(self, request: Request) -> Response:
         """Salesforce's 404 shape."""
-        return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        return _error(404, "NOT_FOUND", "The requested resource does not exist",
+                      **self._limit_header())
 
     def server_error_response(self) -> Response:
         """A 503 as Salesforce sends it during maintenance, with the usage header."""
@@ -244,7 +245,8 @@ class SalesforceSandbox(SandboxServer):
             expired = (self.expire_after_requests is not None
                        and self._authenticated_requests >= self.expire_after_requests)
             if token != self.session_id or expired:
-                return _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+                return _error(401, "INVALID_SESSION_ID", "Session expired or invalid",
+                              **self._limit_header())
             self._authenticated_requests += 1
             if self.rate_limits_enabled and self.api_usage >= self.daily_api_limit:
                 self.limit_refusals += 1

@@ -119,6 +119,13 @@ def test_bad_session_is_401_invalid_session_id(sf_sandbox: SalesforceSandbox) ->
     with pytest.raises(SalesforceExpiredSession) as info:
         client(sf_sandbox, session_id="not-the-session").query("SELECT Id FROM Case")
     assert error_code(info.value) == "INVALID_SESSION_ID"
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(sf_sandbox.ca_path)
+    for path in ("/services/data/v59.0/limits", "/services/data/v59.0/nowhere"):
+        answer = session.get(f"{sf_sandbox.url}{path}")
+        assert answer.status_code in (401, 404)
+        assert answer.headers["Sforce-Limit-Info"].startswith("api-usage=")
 
 
 def test_collections_patch_saves_per_record(sf_sandbox: SalesforceSandbox) -> None:
