@@ -22,7 +22,8 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from empathy_bridge.hookspecs import hookimpl
 from empathy_bridge.schemas import (
@@ -128,6 +129,18 @@ class AssessmentSettings(BaseModel):
     validation_phrases: list[str] = Field(
         default_factory=list, description="Extra regular expressions counted as validation."
     )
+    @field_validator("validation_phrases")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for phrase in value:
+            try:
+                re.compile(phrase)
+            except re.error as exc:
+                raise PydanticCustomError(
+                    "bad_pattern", "{phrase!r} is not a regular expression: {error}",
+                    {"phrase": phrase, "error": str(exc)}) from None
+        return value
+
     min_specifics: int = Field(
         default=2, ge=1, description="Shared content words needed to count as referring to "
         "the customer's specifics.")

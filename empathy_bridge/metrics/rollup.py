@@ -14,6 +14,7 @@ resolution, CSAT answers, and the gap to the same customer's next conversation.
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ from empathy_bridge.store import tables as t
 __all__ = ["RefreshReport", "conversation_rows", "iter_assessments", "refresh"]
 
 _DAY = 86_400.0
+log = logging.getLogger("empathy_bridge.metrics")
 
 
 @dataclass
@@ -51,6 +53,7 @@ class RefreshReport:
     replies: int = 0
     removed: int = 0
     customers: int = 0
+    failed: int = 0
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -313,9 +316,17 @@ def refresh(
                 facts_rows: list[dict[str, Any]] = []
                 reply_rows: list[dict[str, Any]] = []
                 for conversation_id, items in history.items():
-                    facts, assessed = conversation_rows(
-                        items, decisions.get(conversation_id),
-                        items[0][0].target_record in raised, settings, rubric, now)
+                    try:
+                        facts, assessed = conversation_rows(
+                            items, decisions.get(conversation_id),
+                            items[0][0].target_record in raised, settings, rubric, now)
+                    except Exception as exc:
+                        # One odd conversation must not stop the refresh; it is retried next
+                        # time (no facts row means dirty).
+                        log.warning("metrics: conversation %s/%s skipped: %s: %s", source,
+                                    conversation_id, type(exc).__name__, exc)
+                        report.failed += 1
+                        continue
                     facts_rows.append(facts)
                     reply_rows.extend(row for _, row in assessed)
                     if facts["customer_id"] is not None:

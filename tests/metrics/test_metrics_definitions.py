@@ -317,3 +317,29 @@ def test_breakdown_by_customer_and_organization(desk: Any, M: Any) -> None:
     by_customer = compute_metrics(desk.store, SETTINGS, MetricQuery(by="customer"),
                                   ["sentiment"])
     assert _get(by_customer, "unprompted_positive_rate", "u1").n == 1
+
+
+def test_one_odd_conversation_does_not_stop_the_refresh(desk: Any, M: Any, alice: Party) -> None:
+    from datetime import UTC, datetime
+
+    desk.conversation("ok", alice, [M("customer", "Hello there, my invoice.", 0, 0.1),
+                                    M("agent", "Alice, here it is.", 5, 0.2)],
+                      start=datetime(2026, 6, 1, tzinfo=UTC))
+    desk.conversation("odd", alice, [M("customer", "Hi", 0, 0.1)],
+                      start=datetime(2026, 6, 2, tzinfo=UTC),
+                      decision={"tier": "upset", "due_minutes": 30})
+    with desk.store.transaction() as conn:  # a decision payload another version wrote
+        from empathy_bridge.store import tables as t
+
+        conn.execute(update(t.decisions).values(payload="not json"))
+    report = refresh(desk.store, SETTINGS)
+    assert (report.conversations, report.failed) == (1, 1)
+
+
+def test_bad_validation_phrase_is_a_config_error() -> None:
+    from empathy_bridge.engine import Bridge
+
+    with pytest.raises(ConfigError, match=r"assessment\.validation_phrases"):
+        Bridge.from_config({"store": {"url": "sqlite://"},
+                            "assessment": {"validation_phrases": ["(unclosed"]}},
+                           environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"})
