@@ -99,9 +99,11 @@ def publish(bridge: Bridge, metrics: Sequence[EmpathyMetric]) -> PushReport:
         kwargs = {"metrics": metrics, "config": bridge.config}
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+        except EmpathyBridgeError as exc:
+            report.errors[f"plugin:{impl.plugin_name}"] = str(exc)
         except Exception as exc:
-            report.errors[f"plugin:{impl.plugin_name}"] = f"{type(exc).__name__}: {exc}" if not \
-                isinstance(exc, EmpathyBridgeError) else str(exc)
+            # A plugin's bug must not hide the other sinks' results: report it by name.
+            report.errors[f"plugin:{impl.plugin_name}"] = f"{type(exc).__name__}: {exc}"
         else:
             report.written.setdefault(f"plugin:{impl.plugin_name}", len(metrics))
     return report
