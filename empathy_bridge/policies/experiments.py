@@ -16,14 +16,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
-from statsmodels.stats.power import NormalIndPower, TTestIndPower
-from statsmodels.stats.proportion import (
-    proportion_confint,
-    proportion_effectsize,
-    proportions_ztest,
-)
-from statsmodels.stats.weightstats import DescrStatsW
 
 from empathy_bridge.errors import ConfigError
 from empathy_bridge.policies.experiment_store import Observation
@@ -61,12 +53,15 @@ def assign_variant(name: str, experiment: Experiment, conversation_id: str) -> s
 def check_experiments(settings: ExperimentsSettings, library: ResponseLibrary) -> None:
     """Every experiment's templates exist in the library (one-line ConfigError otherwise)."""
     for name, experiment in settings.root.items():
-        for label, template in [("template", experiment.template),
-                                *((f"variants.{v}.template", spec.template)
-                                  for v, spec in experiment.variants.items())]:
+        for label, template in [
+            ("template", experiment.template),
+            *((f"variants.{v}.template", spec.template) for v, spec in experiment.variants.items()),
+        ]:
             if library.template(template) is None:
-                raise ConfigError(f"experiments.{name}.{label}: template {template!r} is not in "
-                                  f"the response library (see `empathy-bridge responses lint`)")
+                raise ConfigError(
+                    f"experiments.{name}.{label}: template {template!r} is not in "
+                    f"the response library (see `empathy-bridge responses lint`)"
+                )
 
 
 class VariantOutcome(BaseModel):
@@ -118,29 +113,46 @@ def _finite(value: float) -> float | None:
 
 
 def _binary_outcome(variant: str, metric: str, values: np.ndarray, alpha: float) -> VariantOutcome:
+    from statsmodels.stats.proportion import proportion_confint  # heavy: load on use
+
     n = len(values)
     if not n:
-        return VariantOutcome(variant=variant, metric=metric, kind="binary", n=0, mean=None,
-                              ci_low=None, ci_high=None)
+        return VariantOutcome(
+            variant=variant, metric=metric, kind="binary", n=0, mean=None, ci_low=None, ci_high=None
+        )
     count = int(values.sum())
     low, high = proportion_confint(count, n, alpha=alpha, method="wilson")
-    return VariantOutcome(variant=variant, metric=metric, kind="binary", n=n, mean=count / n,
-                          ci_low=float(low), ci_high=float(high))
+    return VariantOutcome(
+        variant=variant,
+        metric=metric,
+        kind="binary",
+        n=n,
+        mean=count / n,
+        ci_low=float(low),
+        ci_high=float(high),
+    )
 
 
-def _continuous_outcome(variant: str, metric: str, values: np.ndarray,
-                        alpha: float) -> VariantOutcome:
+def _continuous_outcome(
+    variant: str, metric: str, values: np.ndarray, alpha: float
+) -> VariantOutcome:
+    from statsmodels.stats.weightstats import DescrStatsW  # heavy: load on use
+
     n = len(values)
     mean = float(values.mean()) if n else None
     low = high = None
     if n >= 2:
         low_, high_ = DescrStatsW(values).tconfint_mean(alpha=alpha)
         low, high = _finite(low_), _finite(high_)
-    return VariantOutcome(variant=variant, metric=metric, kind="continuous", n=n, mean=mean,
-                          ci_low=low, ci_high=high)
+    return VariantOutcome(
+        variant=variant, metric=metric, kind="continuous", n=n, mean=mean, ci_low=low, ci_high=high
+    )
 
 
 def _needed_binary(p_control: float, mde: float, alpha: float, power: float) -> int | None:
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     target = min(max(p_control + mde, 0.0), 1.0)
     if target == p_control:
         target = max(p_control - mde, 0.0)
@@ -152,15 +164,21 @@ def _needed_binary(p_control: float, mde: float, alpha: float, power: float) -> 
 
 
 def _needed_continuous(d: float, alpha: float, power: float) -> int | None:
+    from statsmodels.stats.power import TTestIndPower
+
     if d <= 0:
         return None
     n = TTestIndPower().solve_power(effect_size=d, alpha=alpha, power=power, ratio=1.0)
     return math.ceil(float(n))
 
 
-def _compare(metric: str, variant: str, control: str, a: np.ndarray, b: np.ndarray,
-             experiment: Experiment) -> Comparison:
+def _compare(
+    metric: str, variant: str, control: str, a: np.ndarray, b: np.ndarray, experiment: Experiment
+) -> Comparison:
     """``a`` is the variant's values, ``b`` the control's."""
+    from scipy import stats
+    from statsmodels.stats.proportion import proportions_ztest
+
     alpha, power, mde = experiment.alpha, experiment.power, experiment.mde(metric)
     difference = test = statistic = p_value = None
     needed: int | None = None
@@ -187,10 +205,18 @@ def _compare(metric: str, variant: str, control: str, a: np.ndarray, b: np.ndarr
             result = stats.ttest_ind(a, b, equal_var=False)
             statistic, p_value = _finite(float(result.statistic)), _finite(float(result.pvalue))
     still = max(0, needed - min(len(a), len(b))) if needed is not None else None
-    return Comparison(variant=variant, control=control, metric=metric, difference=difference,
-                      test=test, statistic=statistic, p_value=p_value,
-                      significant=p_value is not None and p_value < alpha,
-                      needed_per_variant=needed, still_needed=still)
+    return Comparison(
+        variant=variant,
+        control=control,
+        metric=metric,
+        difference=difference,
+        test=test,
+        statistic=statistic,
+        p_value=p_value,
+        significant=p_value is not None and p_value < alpha,
+        needed_per_variant=needed,
+        still_needed=still,
+    )
 
 
 def build_report(
@@ -205,8 +231,9 @@ def build_report(
     comparisons: list[Comparison] = []
     for metric in experiment.metrics:
         by_variant = {
-            variant: np.array([o.value for o in values.get(metric, ()) if o.variant == variant],
-                              dtype=float)
+            variant: np.array(
+                [o.value for o in values.get(metric, ()) if o.variant == variant], dtype=float
+            )
             for variant in experiment.variants
         }
         for variant, array in by_variant.items():
@@ -216,9 +243,14 @@ def build_report(
                 outcomes.append(_continuous_outcome(variant, metric, array, experiment.alpha))
         for variant, array in by_variant.items():
             if variant != control:
-                comparisons.append(_compare(metric, variant, control, array, by_variant[control],
-                                            experiment))
+                comparisons.append(
+                    _compare(metric, variant, control, array, by_variant[control], experiment)
+                )
     return ExperimentReport(
-        experiment=name, control=control, alpha=experiment.alpha,
+        experiment=name,
+        control=control,
+        alpha=experiment.alpha,
         exposures={variant: int(exposures.get(variant, 0)) for variant in experiment.variants},
-        outcomes=outcomes, comparisons=comparisons)
+        outcomes=outcomes,
+        comparisons=comparisons,
+    )
