@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,16 @@ from empathy_bridge.engine import Bridge
 __all__ = ["demo"]
 
 
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: object) -> str:
+    text = str(key)
+    return text if _BARE_KEY.match(text) else json.dumps(text)
+
+
 def _toml_value(value: Any) -> str:
+    """A TOML literal for ``value`` (``None`` entries of tables are left out: TOML has no null)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -32,9 +42,10 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        items = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
@@ -49,7 +60,11 @@ def write_config(path: Path, sources: dict[str, dict[str, Any]], extra: str = ""
     ]
     for name, table in sources.items():
         lines.append(f"[sources.{name}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+        lines.extend(
+            f"{_toml_key(key)} = {_toml_value(value)}"
+            for key, value in table.items()
+            if value is not None
+        )
         lines.append("")
     path.write_text("\n".join(lines) + extra, encoding="utf-8")
 

@@ -65,6 +65,13 @@ def _v4(conn: Connection) -> None:
     t.metadata.create_all(conn, tables=metrics.ALL_TABLES)
 
 
+def _v6(conn: Connection) -> None:
+    # Rollups created by the first version of migration 4 lack the customer's organisation.
+    from empathy_bridge.metrics import tables as metrics
+
+    metrics.add_missing_columns(conn)
+
+
 #: Every migration in order. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables: cursors, ledger, analyses, decisions, outbox, dead letters, audit", _v1),
@@ -72,6 +79,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "social care: reply drafts, alerts, deliveries, listening windows, cases", _v3),
     (4, "metrics: reply assessments, conversation facts, empathy ratings", _v4),
     (5, "http service: webhook event queue, replay cache, api keys", _v5),
+    (6, "metrics: customer organisation on the rollups", _v6),
 ]
 
 
