@@ -48,7 +48,10 @@ def _str(value: Any) -> str | None:
 
 
 def _time(value: Any) -> datetime:
-    """Any timestamp a platform sends (ISO-8601, unix seconds, RFC 2822 as in X v1.1)."""
+    """Any timestamp a platform sends (ISO-8601, unix seconds, RFC 2822 as in X v1.1).
+
+    Missing or unreadable values become the time of arrival.
+    """
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
     text = _str(value)
@@ -61,8 +64,11 @@ def _time(value: Any) -> datetime:
     except ValueError:
         try:
             parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            raise SkippableError(f"unreadable timestamp {text[:40]!r}") from None
+        except (TypeError, ValueError, IndexError):
+            # A display-formatted placeholder ("November 27, 2026 10:00"): the delivery is
+            # fresh (its signature timestamp was checked), so its arrival time is close enough,
+            # and the content fingerprint does not depend on it.
+            return datetime.now(UTC)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
