@@ -13,12 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    test_proportions_2indep,
-)
 
 __all__ = [
     "Estimate",
@@ -48,6 +42,7 @@ def _finite(x: float | None) -> float | None:
 
 def proportion(k: int, n: int, confidence: float = 0.95) -> Estimate:
     """``k`` of ``n`` with a Wilson score interval (statsmodels ``proportion_confint``)."""
+    from statsmodels.stats.proportion import proportion_confint  # heavy: on use
     if n <= 0:
         return Estimate(None, 0)
     low, high = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
@@ -56,6 +51,7 @@ def proportion(k: int, n: int, confidence: float = 0.95) -> Estimate:
 
 def mean_interval(n: int, total: float, total_sq: float, confidence: float = 0.95) -> Estimate:
     """Mean from SQL ``count``/``sum``/``sum of squares`` with a Student-t interval (scipy)."""
+    from scipy import stats  # heavy: on use
     if n <= 0:
         return Estimate(None, 0)
     mean = total / n
@@ -79,6 +75,7 @@ def std_dev(n: int, total: float, total_sq: float) -> Estimate:
 
 def correlation(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> Estimate:
     """Pearson r (point-biserial when ``y`` is 0/1) with its Fisher-z interval (scipy)."""
+    from scipy import stats
     n = len(x)
     if n < 3:
         return Estimate(None, n)
@@ -97,6 +94,7 @@ def correlation(x: Sequence[float], y: Sequence[float], confidence: float = 0.95
 def rank_correlation(x: Sequence[float], y: Sequence[float],
                      confidence: float = 0.95) -> Estimate:
     """Spearman rho (scipy ``spearmanr``), interval from Pearson's on the ranks (Fisher z)."""
+    from scipy import stats
     n = len(x)
     if n < 3:
         return Estimate(None, n)
@@ -113,6 +111,10 @@ def rank_correlation(x: Sequence[float], y: Sequence[float],
 
 def diff_proportions(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> Estimate:
     """``k1/n1 - k2/n2`` with a Newcomb interval and a two-sided test (statsmodels)."""
+    from statsmodels.stats.proportion import (
+        confint_proportions_2indep,
+        test_proportions_2indep,
+    )
     if n1 <= 0 or n2 <= 0:
         return Estimate(None, n1 + n2)
     diff = k1 / n1 - k2 / n2

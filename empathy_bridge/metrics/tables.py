@@ -12,11 +12,28 @@ and PostgreSQL while date arithmetic is not.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    inspect,
+)
 
 from empathy_bridge.store import tables as t
 
-__all__ = ["ALL_TABLES", "conversation_facts", "empathy_ratings", "reply_assessments"]
+__all__ = [
+    "ALL_TABLES",
+    "add_missing_columns",
+    "conversation_facts",
+    "empathy_ratings",
+    "reply_assessments",
+]
 
 reply_assessments = Table(
     "reply_assessments",
@@ -113,3 +130,21 @@ empathy_ratings = Table(
 
 #: Tables created by migration 4, in creation order.
 ALL_TABLES = [reply_assessments, conversation_facts, empathy_ratings]
+
+
+def add_missing_columns(conn: Connection) -> None:
+    """Add columns introduced after a rollup table was created (store migration 6).
+
+    Only nullable columns are ever added this way, so existing rows stay valid; the next
+    ``metrics --full-refresh`` fills them.
+    """
+    inspector = inspect(conn)
+    for table in (reply_assessments, conversation_facts):
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')

@@ -343,3 +343,21 @@ def test_bad_validation_phrase_is_a_config_error() -> None:
         Bridge.from_config({"store": {"url": "sqlite://"},
                             "assessment": {"validation_phrases": ["(unclosed"]}},
                            environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"})
+
+
+def test_migration_6_adds_the_organisation_to_old_rollups(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, inspect, text
+
+    from empathy_bridge.store.migrations import MIGRATIONS, migrate
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    migrate(engine)
+    with engine.begin() as conn:  # a store made by the first version of migration 4
+        conn.execute(text("ALTER TABLE conversation_facts DROP COLUMN organization_id"))
+        conn.execute(text("ALTER TABLE reply_assessments DROP COLUMN organization_id"))
+        conn.execute(text("DELETE FROM schema_version WHERE version >= 6"))
+    assert migrate(engine) == MIGRATIONS[-1][0]
+    columns = {c["name"] for c in inspect(engine).get_columns("conversation_facts")}
+    assert "organization_id" in columns
+    engine.dispose()
