@@ -172,6 +172,8 @@ class ExportReader:
             after = page.get("after_url")
             if page.get("end_of_stream") or not after or newest >= cycle_started:
                 break
+            if not tickets and after == url:
+                break  # an empty page pointing at itself: nothing more to read now
             url, params = after, None
         final = FetchBatch()
         self._resolve_orphans(final)
@@ -217,6 +219,12 @@ class ExportReader:
             next_page = page.get("next_page")
             if page.get("end_of_stream") or not next_page or (
                     end_time is not None and int(end_time) > newest):
+                return out
+            if next_page == url:
+                # More audits in one second than a page holds and a next_page that does not
+                # move: stop rather than loop; the ticket export still delivers the tickets.
+                log.warning("ticket events export did not advance past %s; window cut short",
+                            end_time)
                 return out
             url, params = next_page, None
 
