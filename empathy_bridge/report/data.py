@@ -7,6 +7,7 @@ Customer text only leaves this module redacted: emails, phone and card numbers a
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,15 @@ from empathy_bridge.schemas import EmpathyMetric, Interaction
 from empathy_bridge.store import Store
 from empathy_bridge.store import tables as t
 
-__all__ = ["CustomerHistory", "Quote", "ReportData", "Touchpoint", "gather", "redact_quote"]
+__all__ = [
+    "CustomerHistory",
+    "Quote",
+    "ReplyExample",
+    "ReportData",
+    "Touchpoint",
+    "gather",
+    "redact_quote",
+]
 
 _QUOTE_CHARS = 280
 
@@ -36,6 +45,16 @@ class Quote:
     state: str
     channel: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class ReplyExample:
+    """An assessed reply shown with the evidence the rubric counted (redacted)."""
+
+    text: str
+    empathy: float
+    agent: str
+    evidence: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -88,6 +107,8 @@ class ReportData:
     customers: list[CustomerHistory]
     counts: dict[str, int]
     settings: MetricsSettings
+    best_replies: list[ReplyExample] = field(default_factory=list)
+    worst_replies: list[ReplyExample] = field(default_factory=list)
 
 
 def redact_quote(interaction: Interaction, limit: int = _QUOTE_CHARS) -> str:
@@ -107,6 +128,30 @@ def redact_quote(interaction: Interaction, limit: int = _QUOTE_CHARS) -> str:
     text = re.sub(r"\[(email|card|phone|name)\](?=\w)", r"[\1] ", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _reply_examples(conn: Connection, run: Run, *, best: bool, limit: int
+                    ) -> list[ReplyExample]:
+    a, i = m.reply_assessments, t.interactions
+    query = (select(i.c.payload, a.c.empathy, a.c.agent_id, a.c.evidence)
+             .select_from(a.join(i, and_(i.c.source == a.c.source,
+                                         i.c.native_id == a.c.native_id)))
+             .where(*run.period(a), a.c.author_role == "agent")
+             .order_by(desc(a.c.empathy) if best else a.c.empathy).limit(limit * 3))
+    out: list[ReplyExample] = []
+    seen: set[str] = set()
+    for row in conn.execute(query):
+        interaction = Interaction.model_validate_json(row.payload)
+        text = redact_quote(interaction, 220)
+        if text in seen or len(text) < 8:
+            continue
+        seen.add(text)
+        evidence = {k: [redact_quote(interaction.model_copy(update={"text": v}), 60) for v in vs]
+                    for k, vs in json.loads(row.evidence).items() if vs}
+        out.append(ReplyExample(text, float(row.empathy), str(row.agent_id or ""), evidence))
+        if len(out) >= limit:
+            break
+    return out
 
 
 def customer_key(source: str, customer_id: str) -> str:
@@ -200,6 +245,8 @@ def gather(store: Store, settings: MetricsSettings, *, since: datetime | None = 
         negative = _quotes(conn, start, end, positive=False, limit=4)
         positive = _quotes(conn, start, end, positive=True, limit=3)
         pages = _customers(conn, store, run, customers)
+        best = _reply_examples(conn, run, best=True, limit=3)
+        worst = _reply_examples(conn, run, best=False, limit=3)
         f = m.conversation_facts
         counts = {
             "conversations": int(conn.execute(select(func.count()).select_from(f).where(
@@ -230,4 +277,5 @@ def gather(store: Store, settings: MetricsSettings, *, since: datetime | None = 
                                    ("replies", "sentiment", "escalation")),
         series=series, quarter=quarter, previous_quarter=previous, load=load,
         negative_quotes=negative, positive_quotes=positive, customers=pages, counts=counts,
+        best_replies=best, worst_replies=worst,
         settings=settings)

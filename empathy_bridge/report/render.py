@@ -244,6 +244,27 @@ def _cohorts(data: ReportData) -> str:
         + _table(diffs, with_dimension=False)
 
 
+def _replies(data: ReportData) -> str:
+    if not data.best_replies:
+        return '<p class="muted">No agent replies in the period.</p>'
+    labels = {"name": "name", "specifics": "their specifics", "validation": "validation",
+              "acknowledgment": "acknowledged emotion", "paraphrase": "paraphrase",
+              "next_step": "next step", "jargon": "jargon"}
+    parts = ["<p class='muted'>What the rubric counted in the highest and lowest scored agent "
+             "replies (personal data removed).</p>"]
+    for title, examples, css in (("Highest empathy", data.best_replies, "pos"),
+                                 ("Lowest empathy", data.worst_replies, "neg")):
+        parts.append(f"<h3>{title}</h3>")
+        for example in examples:
+            chips = " · ".join(
+                f"<b>{escape(labels.get(k, k))}</b>: {escape(', '.join(v))}"
+                for k, v in example.evidence.items())
+            parts.append(f'<blockquote class="{css}">“{escape(example.text)}”<div class="muted">'
+                         f"empathy {example.empathy:.2f} · agent {escape(example.agent)}"
+                         f"{' · ' + chips if chips else ''}</div></blockquote>")
+    return "".join(parts)
+
+
 def _customer_list(data: ReportData) -> str:
     if not data.customers:
         return '<p class="muted">No customers in the period.</p>'
@@ -265,6 +286,7 @@ def render_index(data: ReportData) -> str:
         ("trends", "Metric trends over time", _trends(data)),
         ("sla", "SLA attainment by emotional tier", _sla(data)),
         ("agents", "Agent consistency", _agents(data)),
+        ("replies", "Replies behind the scores", _replies(data)),
         ("load", "Agent emotional load", _load(data)),
         ("cohorts", "Cohort comparison", _cohorts(data)),
         ("outcomes", "Resolution, repeat contact and empathy",

@@ -16,7 +16,7 @@ from empathy_bridge.engine import Bridge
 from empathy_bridge.report import write_report
 from empathy_bridge.store import Store
 
-SECTIONS = ["qbr", "trends", "sla", "agents", "load", "cohorts", "outcomes", "segments",
+SECTIONS = ["qbr", "trends", "sla", "agents", "replies", "load", "cohorts", "outcomes", "segments",
             "ratings", "channels", "customers", "definitions"]
 
 
@@ -64,7 +64,7 @@ def test_report_redacts_personal_data(report: Path) -> None:
         assert "alice@example.com" not in html
         assert "555 0100" not in html
         assert "4111" not in html
-        assert "Alice Martin" not in html
+        assert "Alice" not in html and "Farah" not in html  # first names in replies too
     index = report.read_text(encoding="utf-8")
     assert "[email]" in index or "[phone]" in index or "[name]" in index
 
