@@ -243,14 +243,24 @@ def conversation_rows(
         "tier": decision["tier"] if decision else None,
         "due_at": due_at, "sla_met": sla_met, "first_reply_seconds": first_reply_seconds,
         "priority_raised": int(bool(priority.get("raised_from")) or ledger_priority),
-        "transferred": int(len(set(teams)) > 1 or any(
-            r.get("action") == "create_case" for r in routing if isinstance(r, dict))),
+        "transferred": int(len(set(teams)) > 1 or any(_is_transfer(r, team) for r in routing)),
         "handoff": int(bool(decision and decision["handoff"])),
         "resolved": int(bool(status and status.lower() in resolved_set)),
         "csat_good": sum(csat), "csat_n": len(csat), "next_gap_days": None,
         "refreshed_at": now,
     }
     return facts, assessments
+
+
+def _is_transfer(decision: Any, team: str | None) -> bool:
+    """A routing decision that moves the work: a case in another system, or a group/queue
+    other than the one handling it."""
+    if not isinstance(decision, Mapping):
+        return False
+    action, target = decision.get("action"), decision.get("target")
+    if action == "create_case":
+        return True
+    return action in ("group", "queue") and team is not None and str(target) != team
 
 
 def _is_priority_field(field: str) -> bool:

@@ -361,3 +361,20 @@ def test_migration_6_adds_the_organisation_to_old_rollups(tmp_path: Path) -> Non
     columns = {c["name"] for c in inspect(engine).get_columns("conversation_facts")}
     assert "organization_id" in columns
     engine.dispose()
+
+
+def test_transfer_by_routing_to_another_group(desk: Any, M: Any, bob: Party) -> None:
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    routed = {"tier": "upset", "routing": [{"action": "group", "target": "retention",
+                                            "rule": "churn"}]}
+    same = {"tier": "upset", "routing": [{"action": "group", "target": "tech", "rule": "x"}]}
+    desk.conversation("R1", bob, [M("customer", "I will cancel.", 0, -0.5, 0.6, team="tech")],
+                      start=start, decision=routed)
+    desk.conversation("R2", bob, [M("customer", "It broke.", 0, -0.5, 0.6, team="tech")],
+                      start=start, decision=same)
+    refresh(desk.store)
+    metrics = compute_metrics(desk.store, SETTINGS, families=["escalation"])
+    transfer = _get(metrics, "transfer_rate")
+    assert (transfer.value, transfer.n) == (0.5, 2)
