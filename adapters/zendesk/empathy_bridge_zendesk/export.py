@@ -129,6 +129,7 @@ class ExportReader:
         self._orphans: dict[int, dict[int, Comment]] = {}
         self._orphan_count = 0
         self._ratings: dict[int, list[dict[str, Any]]] = {}
+        self._carry: dict[str, Any] | None = None
 
     # -- the cycle --------------------------------------------------------------------------
 
@@ -188,37 +189,30 @@ class ExportReader:
 
     def _read_comments(self, start: int, newest: int, batch: FetchBatch
                        ) -> dict[int, dict[int, Comment]]:
-        """Comments created in ``[start, newest]`` by ticket, from the ticket-events export."""
+        """Comments created in ``[start, newest]`` by ticket, from the ticket-events export.
+
+        The last page read usually runs past ``newest``; it is kept for the next window
+        instead of being fetched again (in memory only: the committed position is
+        ``newest + 1``, so a resumed fetch reads it anew).
+        """
         out: dict[int, dict[int, Comment]] = {}
         if start > newest:
             return out
+        page, self._carry = self._carry, None
         url = self.http.url("/incremental/ticket_events.json")
         params: dict[str, Any] | None = {"start_time": start, "include": "comment_events",
                                          "per_page": 1000}
         while True:
-            page = self.http.get(url, "reading the ticket events export", params)
-            for event in page.get("ticket_events") or ():
-                if not isinstance(event, dict):
-                    continue
-                if int(event.get("timestamp") or 0) > newest:
-                    continue
-                for child in event.get("child_events") or ():
-                    if not isinstance(child, dict) or child.get("event_type") != "Comment":
-                        continue
-                    try:
-                        comment = comment_from_event(event, child)
-                    except _BAD_RECORD as exc:
-                        batch.failures.append(FetchFailure(
-                            native_id=str(child.get("id", event.get("id", "?"))),
-                            payload={"ticket_id": event.get("ticket_id"),
-                                     "event_id": event.get("id")},
-                            error=f"unreadable comment event: {exc}"))
-                        continue
-                    out.setdefault(comment.ticket_id, {})[comment.id] = comment
+            if page is None:
+                page = self.http.get(url, "reading the ticket events export", params)
+                params = None
+            self._take_comments(page, start, newest, out, batch)
             end_time = page.get("end_time")
             next_page = page.get("next_page")
-            if page.get("end_of_stream") or not next_page or (
-                    end_time is not None and int(end_time) > newest):
+            if end_time is not None and int(end_time) > newest:
+                self._carry = page
+                return out
+            if page.get("end_of_stream") or not next_page:
                 return out
             if next_page == url:
                 # More audits in one second than a page holds and a next_page that does not
@@ -226,7 +220,29 @@ class ExportReader:
                 log.warning("ticket events export did not advance past %s; window cut short",
                             end_time)
                 return out
-            url, params = next_page, None
+            url, page = next_page, None
+
+    @staticmethod
+    def _take_comments(page: Mapping[str, Any], start: int, newest: int,
+                       out: dict[int, dict[int, Comment]], batch: FetchBatch) -> None:
+        for event in page.get("ticket_events") or ():
+            if not isinstance(event, dict):
+                continue
+            if not start <= int(event.get("timestamp") or 0) <= newest:
+                continue
+            for child in event.get("child_events") or ():
+                if not isinstance(child, dict) or child.get("event_type") != "Comment":
+                    continue
+                try:
+                    comment = comment_from_event(event, child)
+                except _BAD_RECORD as exc:
+                    batch.failures.append(FetchFailure(
+                        native_id=str(child.get("id", event.get("id", "?"))),
+                        payload={"ticket_id": event.get("ticket_id"),
+                                 "event_id": event.get("id")},
+                        error=f"unreadable comment event: {exc}"))
+                    continue
+                out.setdefault(comment.ticket_id, {})[comment.id] = comment
 
     def _hold(self, ticket_id: int, comments: dict[int, Comment]) -> None:
         held = self._orphans.setdefault(ticket_id, {})
