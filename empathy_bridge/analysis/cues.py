@@ -217,95 +217,158 @@ CUE_KINDS: tuple[str, ...] = tuple(_PATTERNS)
 #: Kinds the built-in detector emits for agent and bot messages only.
 AGENT_CUE_KINDS: tuple[str, ...] = tuple(_AGENT_PATTERNS)
 
-# Cheap gates: a kind's patterns run only when one of its stems occurs in the lower-cased text
-# (plain substring tests, far cheaper than the patterns). Every match of a kind's patterns
-# contains one of its stems; tests/analysis/test_analysis_cues.py checks that on its sentences.
-_STEMS: dict[str, tuple[str, ...]] = {
+# Cheap gates: each pattern runs only when the text has one of its trigger words (or, for a
+# trigger ending in "*", a word starting with it). Set look-ups over the message's words cost
+# far less than the patterns, and most messages trigger none. Every match of a pattern contains
+# one of its triggers; tests/analysis/test_analysis_cues.py checks that on its sentences and on
+# the whole dev split. The triggers follow the patterns above, one string per pattern.
+_TRIGGER_SPECS: dict[str, tuple[str, ...]] = {
     "repeated_contact": (
-        "second", "third", "fourth", "fifth", "sixth", "tenth", "umpteenth", "2nd", "3rd",
-        "4th", "5th", "still", "again", "many", "already", "repeatedly", "times", "twice",
-        "before", "keep",
+        "second third fourth fifth sixth tenth umpteenth 2nd 3rd 4th 5th",
+        "still",
+        "again",
+        "many",
+        "already repeatedly times",
+        "times twice before",
+        "keep",
     ),
     "churn_threat": (
-        "cancel", "switch", "elsewhere", "account", "competitor", "never", "unsubscrib",
-        "leaving", "straw", "done",
+        "cance*",
+        "cance*",
+        "switc*",
+        "elsewhere",
+        "account",
+        "competitor never",
+        "unsub* leaving straw done",
     ),
     "human_request": (
-        "human", "person", "agent", "rep", "manager", "supervisor", "someone", "somebody",
-        "people", "bot", "escalate",
+        "speak talk chat",
+        "real actual live being",
+        "human person agent manager supervisor representative someone",
+        "bot bots",
+        "escalate",
     ),
-    "urgency": (
-        "urgent", "asap", "immediate", "emergency", "right", "soon", "sensitive", "straight",
-    ),
+    "urgency": ("urgent urgently asap immediately emergency right soon sensitive straight",),
+    "shouting": ("", ""),  # gated by _may_shout instead
     "profanity": (
-        "fuck", "f*", "shit", "sh*", "crap", "damn", "wtf", "asshole", "arse", "bastard",
-        "bitch", "piss", "bloody", "screw", "hell",
+        "wtf bullshit bloody screw hell fuck* shit* crap* damn* arse* bast* bitc* piss* godd* "
+        "assh*",
     ),
     "confusion_marker": (
-        "understand", "get", "figure", "how", "mean", "sense", "confus", "unclear", "sure",
-        "find", "explain",
+        "understand get figure how mean sense unclear sure find explain confu*",
     ),
     "anxiety_money": (
-        "charged", "billed", "double", "unauthori", "fraud", "stolen", "money", "savings",
-        "rent", "bank", "overdra", "afford",
+        "charged billed double overcharged stolen money savings rent bank afford overdraft "
+        "overdrawn unaut* fraud*",
     ),
     "anxiety_safety": (
-        "safe", "danger", "hazard", "fire", "smok", "burn", "injur", "hurt", "bleeding",
-        "shock", "explod", "leak", "chok", "poison", "allergic",
+        "unsafe dangerous danger fire smoke smoking hurt bleeding shock gas choking safety "
+        "allergic burn* haza* expl* pois* inju*",
     ),
-    "anxiety_deadline": (
-        "deadline", "by", "before", "running", "due", "expire", "hour",
-    ),
+    "anxiety_deadline": ("deadline by before running due expire expires hour hours",),
     "gratitude": (
-        "thank", "thx", "appreciate", "grateful", "obliged", "star", "lifesaver", "the best",
+        "thank thanks thx appreciate appreciated appreciates grateful obliged star lifesaver "
+        "best",
     ),
 }
-# Ordinals written with digits ("6th time") have no fixed stem.
+
+_Rule = tuple[str, int]  # (kind, index of the pattern in _PATTERNS[kind])
+
+
+def _trigger_index() -> tuple[dict[str, tuple[_Rule, ...]], frozenset[str], re.Pattern[str]]:
+    index: dict[str, tuple[_Rule, ...]] = {}
+    prefixes: set[str] = set()
+    for kind, specs in _TRIGGER_SPECS.items():
+        if len(specs) != len(_PATTERNS[kind]):
+            raise RuntimeError(f"cue kind {kind!r}: one trigger string per pattern is required")
+        for n, spec in enumerate(specs):
+            for trigger in spec.split():
+                key = trigger.rstrip("*")
+                if trigger.endswith("*"):
+                    prefixes.add(key)
+                index[key] = (*index.get(key, ()), (kind, n))
+    words = frozenset(index) - prefixes
+    # Prefixes are found by one literal alternation over the lower-cased text: a prefix inside
+    # a longer word only adds a false alarm, never hides a match.
+    pattern = re.compile("|".join(sorted(prefixes, key=len, reverse=True)))
+    return index, words, pattern
+
+
+_TRIGGERS, _TRIGGER_WORDS, _PREFIX_GATE = _trigger_index()
+_GATE_TOKEN = re.compile(r"[a-z0-9]+")
+# Ordinals written with digits ("6th time") have no fixed trigger word.
 _DIGIT_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)\b", _I)
-_SHOUT_HINT = re.compile(r"[A-Z]{3}|[!?]{2}")
+_CAPS_HINT = re.compile(r"[A-Z][A-Z][A-Z]")
+_KIND_ORDER = {kind: n for n, kind in enumerate(_PATTERNS)}
+_SHOUTING_RULES: tuple[_Rule, ...] = (("shouting", 0), ("shouting", 1))
+
+
+def _may_shout(text: str) -> bool:
+    # Substring tests and a single-class pattern: much cheaper than one alternation.
+    return (
+        "!!" in text or "?!" in text or "!?" in text or "??" in text
+        or _CAPS_HINT.search(text) is not None
+    )
+
+
+def _gated_rules(text: str) -> list[_Rule]:
+    """The customer patterns worth running on ``text``, in kind then pattern order."""
+    lower = text.lower()
+    found: set[_Rule] = set()
+    for key in _TRIGGER_WORDS.intersection(_GATE_TOKEN.findall(lower)):
+        found.update(_TRIGGERS[key])
+    for key in _PREFIX_GATE.findall(lower):
+        found.update(_TRIGGERS[key])
+    if "*" in text:  # masked swearing, "f***"
+        found.add(("profanity", 0))
+    if _DIGIT_ORDINAL.search(text):
+        found.add(("repeated_contact", 0))
+    if _may_shout(text):
+        found.update(_SHOUTING_RULES)
+    if not found:
+        return []
+    return sorted(found, key=lambda rule: (_KIND_ORDER[rule[0]], rule[1]))
 
 
 def _gated_kinds(text: str) -> list[str]:
-    lower = text.lower()
-    contains = lower.__contains__
-    kinds = [kind for kind, stems in _STEMS.items() if any(map(contains, stems))]
-    if "repeated_contact" not in kinds and _DIGIT_ORDINAL.search(text):
-        kinds.insert(0, "repeated_contact")
-    return kinds
+    """Kinds with at least one pattern worth running (used by the gate test)."""
+    return list(dict.fromkeys(kind for kind, _ in _gated_rules(text)))
 
 
-def _scan(text: str, table: dict[str, list[re.Pattern[str]]], kinds: Iterable[str]) -> list[Cue]:
+def _cue(kind: str, start: int, end: int, span: str) -> Cue:
+    return Cue(
+        kind=kind, span=span, start=start, end=end, weight=CUE_WEIGHTS.get(kind, 0.1),
+        detector="builtin",
+    )
+
+
+def _run(text: str, rules: Iterable[tuple[str, re.Pattern[str]]]) -> list[Cue]:
+    """Matches of ``rules`` (grouped by kind), overlaps within a kind merged, capped per kind."""
     out: list[Cue] = []
-    for kind in kinds:
-        found = 0
-        spans: list[tuple[int, int]] = []
-        for pattern in table[kind]:
-            for match in pattern.finditer(text):
-                start, end = match.span()
-                # Two patterns of one kind matching the same words make one cue, not two.
-                if end == start or any(start < e and s < end for s, e in spans):
-                    continue
-                spans.append((start, end))
-                out.append(
-                    Cue.model_construct(
-                        kind=kind,
-                        span=match.group(0),
-                        start=start,
-                        end=end,
-                        weight=CUE_WEIGHTS.get(kind, 0.1),
-                        detector="builtin",
-                    )
-                )
-                found += 1
-                if found >= MAX_CUES_PER_KIND:
-                    break
-            if found >= MAX_CUES_PER_KIND:
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for kind, pattern in rules:
+        taken = spans.setdefault(kind, [])
+        if len(taken) >= MAX_CUES_PER_KIND:
+            continue
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            # Two patterns of one kind matching the same words make one cue, not two.
+            if end == start or any(start < e and s < end for s, e in taken):
+                continue
+            taken.append((start, end))
+            out.append(_cue(kind, start, end, match.group(0)))
+            if len(taken) >= MAX_CUES_PER_KIND:
                 break
     return out
 
 
+def _scan(text: str, table: dict[str, list[re.Pattern[str]]], kinds: Iterable[str]) -> list[Cue]:
+    """Every pattern of ``kinds``, ungated (the agent path, and the reference in tests)."""
+    return _run(text, ((kind, p) for kind in kinds for p in table[kind]))
+
+
 def detect_cues(text: str, *, agent: bool = False) -> list[Cue]:
-    """Cues in ``text``, ordered by kind then position within each pattern.
+    """Cues in ``text``, ordered by kind then pattern, each with its span.
 
     :param agent: the text is an agent's or bot's message: customer-only kinds (churn threat,
         request for a human, anxiety, repeated contact, urgency, confusion, gratitude) are
@@ -314,14 +377,13 @@ def detect_cues(text: str, *, agent: bool = False) -> list[Cue]:
     if not text:
         return []
     if agent:
-        cues = _scan(text, _AGENT_PATTERNS, AGENT_CUE_KINDS)
-        if _SHOUT_HINT.search(text):
-            cues.extend(_scan(text, _PATTERNS, ("shouting",)))
-        cues.extend(_scan(text, _PATTERNS, ("profanity",)))
-        return cues
-    kinds = _gated_kinds(text)
-    if _SHOUT_HINT.search(text):
-        kinds.append("shouting")
-    if not kinds:
+        return _run(
+            text,
+            [(k, p) for k in AGENT_CUE_KINDS for p in _AGENT_PATTERNS[k]]
+            + [("profanity", p) for p in _PATTERNS["profanity"]]
+            + ([("shouting", p) for p in _PATTERNS["shouting"]] if _may_shout(text) else []),
+        )
+    rules = _gated_rules(text)
+    if not rules:
         return []
-    return _scan(text, _PATTERNS, kinds)
+    return _run(text, [(kind, _PATTERNS[kind][n]) for kind, n in rules])

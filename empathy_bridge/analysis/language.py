@@ -113,29 +113,19 @@ def _script_counts(text: str) -> dict[str, int]:
 
 _SCRIPT_LANGUAGE = {script: lang for _, _, script, lang in _RANGES}
 
-# word -> languages it is a function word of: one dict look-up per word instead of seven.
-_WORD_LANGUAGES: dict[str, tuple[str, ...]] = {}
-for _lang, _stop in _STOPWORDS.items():
-    for _word in _stop:
-        _WORD_LANGUAGES[_word] = (*_WORD_LANGUAGES.get(_word, ()), _lang)
-
-
 def _latin_language(words: Sequence[str]) -> str:
-    if not words:
-        return ENGLISH
-    hits: dict[str, int] = {}
-    lookup = _WORD_LANGUAGES.get
-    for word in words[:200]:
-        langs = lookup(word)
-        if langs:
-            for lang in langs:
-                hits[lang] = hits.get(lang, 0) + 1
-    if not hits:
-        return ENGLISH
-    english = hits.get(ENGLISH, 0)
-    best = max(hits, key=lambda lang: (hits[lang], lang == ENGLISH))
+    sample = set(words[:200])
+    english = len(_STOPWORDS[ENGLISH].intersection(sample))
+    if english >= 2:
+        return ENGLISH  # the common case, decided by one set intersection
+    hits = {
+        lang: len(stop.intersection(sample))
+        for lang, stop in _STOPWORDS.items()
+        if lang != ENGLISH
+    }
+    best = max(hits, key=hits.__getitem__)
     # English unless another language has real evidence (two function words) and more of it.
-    if best != ENGLISH and hits[best] >= 2 and hits[best] > english:
+    if hits[best] >= 2 and hits[best] > english:
         return best
     return ENGLISH
 

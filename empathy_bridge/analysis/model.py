@@ -52,12 +52,12 @@ FloatArray = npt.NDArray[np.float64]
 
 def vader_features(texts: Sequence[str]) -> FloatArray:
     """VADER's compound, pos, neg and neu scores of each text, shape ``(n, 4)``."""
-    out = np.empty((len(texts), len(DENSE_FEATURES)), dtype=np.float64)
     scores = VADER.polarity_scores
-    for i, text in enumerate(texts):
+    rows = []
+    for text in texts:
         s = scores(text)
-        out[i] = (s["compound"], s["pos"], s["neg"], s["neu"])
-    return out
+        rows.append((s["compound"], s["pos"], s["neg"], s["neu"]))
+    return np.array(rows, dtype=np.float64).reshape(len(texts), len(DENSE_FEATURES))
 
 
 def sentiment_from(compound: FloatArray, p3: FloatArray, alpha: float) -> FloatArray:
@@ -106,8 +106,11 @@ class EmotionModel:
 
     def logits(self, hashed: HashedBatch, dense: FloatArray) -> FloatArray:
         """Raw scores ``(n, 9)``: six state logits then three sentiment logits."""
+        # float32 values: a float64 matrix would make scipy upcast all 2**18 weight rows on
+        # every call, which cost more than the rest of the model.
         x = sp.csr_matrix(
-            (hashed.values, (hashed.rows, hashed.cols)), shape=(hashed.n_rows, self.n_features)
+            (hashed.values.astype(np.float32), (hashed.rows, hashed.cols)),
+            shape=(hashed.n_rows, self.n_features),
         )
         out = np.asarray(x @ self.weights, dtype=np.float64)
         return out + dense @ self.dense + self.bias

@@ -323,22 +323,19 @@ def read_batch(
                     intensity = _clip(0.25 * abs(sentiment) + boost)
             tier = tier_for(state, intensity, kinds)
         contexts.append(
-            # Every value is produced and clipped here, so validation would only cost time
-            # (it was a quarter of the batch path); tests re-validate these contexts.
-            EmotionalContext.model_construct(
+            EmotionalContext(
                 sentiment=max(-1.0, min(1.0, sentiment)),
                 state=state,
                 states={k: _clip(v) for k, v in states.items()},
                 intensity=intensity,
                 tier=tier,
-                cues=tuple(found),
+                cues=found,
                 confidence=_clip(confidence),
                 language=language,
-                truncated=bool(truncated[i]),
+                truncated=truncated[i],
                 author_role=role,
                 analyzer=ANALYZER_NAME,
                 analyzer_version=ANALYZER_VERSION,
-                schema_version=EmotionalContext.model_fields["schema_version"].default,
             )
         )
     return contexts
