@@ -51,6 +51,7 @@ __all__ = ["ExportCursor", "ExportReader", "UserDirectory"]
 log = logging.getLogger("empathy_bridge_zendesk")
 
 _BAD_RECORD = (KeyError, ValueError, TypeError, ValidationError)
+_PARTY_CACHE_MAX = 20_000
 
 
 @dataclass
@@ -84,7 +85,7 @@ class ExportCursor:
 class UserDirectory:
     """Users by id, from side-loads, topped up with ``/users/show_many.json`` (100 a call)."""
 
-    def __init__(self, http: ZendeskHttp, limit: int = 200_000) -> None:
+    def __init__(self, http: ZendeskHttp, limit: int = 50_000) -> None:
         self.http = http
         self.limit = limit
         self.users: dict[int, UserInfo] = {}
@@ -110,6 +111,8 @@ class UserDirectory:
             page = self.http.get(self.http.url("/users/show_many.json"), "looking up users",
                                  {"ids": ",".join(map(str, chunk))})
             self.add(page.get("users"))
+            if len(self._missing) > self.limit:
+                self._missing.clear()
             self._missing.update(i for i in chunk if i not in self.users)
 
 
@@ -301,6 +304,8 @@ class ExportReader:
             wanted.append(_as_int(ticket.get("requester_id")))
             wanted.extend(c.author_id for c in thread)
         self.users.ensure(wanted)
+        if len(self._parties) > _PARTY_CACHE_MAX:
+            self._parties.clear()  # bounded: customers are many, agents come back at once
         for ticket, thread in ready:
             try:
                 batch.interactions.extend(ticket_interactions(
