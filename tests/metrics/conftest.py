@@ -217,3 +217,9 @@ def busy_store(store: Store) -> Store:
     """``store`` filled by :func:`build_busy_world`."""
     build_busy_world(Desk(store))
     return store
+
+
+@pytest.fixture
+def build_world() -> Any:
+    """``build_world(store)``: fill any store with :func:`build_busy_world`."""
+    return lambda target: build_busy_world(Desk(target))
