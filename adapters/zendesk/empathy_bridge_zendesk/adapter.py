@@ -69,13 +69,12 @@ class ZendeskAdapter(Adapter):
     def __init__(self, source_name: str, config: SourceConfig, secrets: Secrets) -> None:
         super().__init__(source_name, config, secrets)
         self.cfg = cast(ZendeskConfig, config)
-        #: Retry policy for every HTTP call; replace before the first call to tune it.
-        self.retry_policy = RetryPolicy(attempts=self.cfg.retry_attempts,
-                                        max_seconds=self.cfg.retry_max_seconds)
+        self._http: ZendeskHttp | None = None
+        self._retry_policy = RetryPolicy(attempts=self.cfg.retry_attempts,
+                                         max_seconds=self.cfg.retry_max_seconds)
         #: Sleep between job-status polls (tests may swap it).
         self.sleep: Callable[[float], None] = time.sleep
         self._session = build_session(self.cfg, self.api_calls)
-        self._http: ZendeskHttp | None = None
         # Per instance, as the plan is per account: the engine sizes its API budget from it.
         self.__dict__["plan_limits"] = plan_limits(self.cfg.plan)
         self._users: UserDirectory | None = None
@@ -84,6 +83,17 @@ class ZendeskAdapter(Adapter):
         # these rather than with stored history, which may predate a human's change.
         self._tickets: collections.OrderedDict[str, _TicketMeta] = collections.OrderedDict()
         self._tickets_max = 50_000
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The shared retry policy every HTTP call runs under (429s, 5xx, dropped sockets)."""
+        return self._retry_policy
+
+    @retry_policy.setter
+    def retry_policy(self, policy: RetryPolicy) -> None:
+        self._retry_policy = policy
+        if self._http is not None:
+            self._http.policy = policy
 
     @property
     def http(self) -> ZendeskHttp:
