@@ -187,7 +187,8 @@ def conversation_rows(
             "rubric_version": RUBRIC_VERSION,
             "evidence": json.dumps(result.evidence(), ensure_ascii=False),
         }))
-    agent_replies = [i for i in messages if i.author_role is AuthorRole.AGENT]
+    # Internal notes are not answers: only public agent messages count as replies.
+    agent_replies = [i for i in messages if i.author_role is AuthorRole.AGENT and is_reply(i)]
     agents = Counter(i.author.id for i in agent_replies if i.author)
     tones = [a.tone for a, _ in assessments
              if a.author_role is AuthorRole.AGENT and a.tone is not None]

@@ -45,6 +45,7 @@ class Msg:
     status: str | None = None
     team: str | None = None
     channel: str = "email"
+    private: bool = False
 
 
 def _tier(intensity: float, sentiment: float) -> Tier:
@@ -82,7 +83,8 @@ class Desk:
                 source=self.source, native_id=f"{conversation_id}-{n}",
                 conversation_id=conversation_id, channel=msg.channel, kind=msg.kind,
                 author=author, author_role=role, customer=customer,
-                visibility=Visibility.PUBLIC, text=msg.text,
+                visibility=Visibility.PRIVATE if msg.private else Visibility.PUBLIC,
+                text=msg.text,
                 created_at=start + timedelta(minutes=msg.minutes), native_status=msg.status,
                 native_fields=msg.fields, team=msg.team)
             context = EmotionalContext(

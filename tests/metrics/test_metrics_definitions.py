@@ -378,3 +378,17 @@ def test_transfer_by_routing_to_another_group(desk: Any, M: Any, bob: Party) -> 
     metrics = compute_metrics(desk.store, SETTINGS, families=["escalation"])
     transfer = _get(metrics, "transfer_rate")
     assert (transfer.value, transfer.n) == (0.5, 2)
+
+
+def test_internal_notes_are_not_replies(desk: Any, M: Any, bob: Party) -> None:
+    from datetime import UTC, datetime
+
+    desk.conversation("N", bob, [
+        M("customer", "It broke again.", 0, -0.5, 0.6),
+        M("agent", "Bob is angry, looking at logs.", 5, -0.3, author="a1", private=True),
+        M("agent", "Bob, sorry it broke again; I'll fix it today.", 90, 0.2, author="a1"),
+    ], start=datetime(2026, 6, 1, tzinfo=UTC), decision={"tier": "upset", "due_minutes": 60})
+    refresh(desk.store)
+    metrics = compute_metrics(desk.store, SETTINGS, families=["sla", "replies"])
+    assert _get(metrics, "sla_attainment").value == 0.0  # the public reply came at 90 > 60
+    assert _get(metrics, "personalisation_rate").n == 1  # the note is not assessed
