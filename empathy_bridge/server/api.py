@@ -46,14 +46,13 @@ Ctx = Annotated[ServiceContext, Depends(context)]
 Auth = Annotated[Caller, Depends(require_key)]
 
 
-#: Batches up to this size are analysed on the event loop: a thread hop would cost more than
-#: the analysis itself (tens of microseconds per text with the built-in analyzer).
-INLINE_BATCH = 4
-
-
 @router.post("/analyze", response_model=AnalyzeResponse, summary="Emotional context of texts")
 async def analyze(body: AnalyzeRequest, ctx: Ctx, caller: Auth) -> AnalyzeResponse:
-    """Score one text or a batch: sentiment, emotional state, intensity, tier and cues."""
+    """Score one text or a batch: sentiment, emotional state, intensity, tier and cues.
+
+    Concurrent single-text calls are analysed together (see
+    :mod:`empathy_bridge.server.batching`); a batch call is analysed as one batch.
+    """
     items = body.items()
     if len(items) > ctx.settings.max_batch:
         raise ProblemError(413, f"{len(items)} texts exceed the batch limit of "
@@ -63,8 +62,8 @@ async def analyze(body: AnalyzeRequest, ctx: Ctx, caller: Auth) -> AnalyzeRespon
         fields["language"] = body.language
     bridge = ctx.require_bridge()
     try:
-        if len(items) <= INLINE_BATCH:
-            contexts = bridge.analyze_many(items, **fields)
+        if len(items) == 1:
+            contexts = [await ctx.batcher.analyze(items[0], **fields)]
         else:
             contexts = await run_in_threadpool(lambda: bridge.analyze_many(items, **fields))
     except SkippableError as exc:

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from empathy_bridge.engine import Bridge
+from empathy_bridge.server.batching import AnalyzeBatcher
 from empathy_bridge.server.keys import ApiKey, ApiKeys
 from empathy_bridge.server.observability import Metrics
 from empathy_bridge.server.problems import ProblemError
@@ -31,9 +32,12 @@ class ServiceContext:
     bridge: Bridge | None = None
     worker: Worker | None = None
     metrics: Metrics = field(init=False)
+    batcher: AnalyzeBatcher = field(init=False)
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(lambda: self.bridge)
+        self.batcher = AnalyzeBatcher(lambda texts, **fields: self.require_bridge().analyze_many(
+            texts, **fields))
 
     def require_bridge(self) -> Bridge:
         """The bridge, or a 503 problem when the app was built without one."""
