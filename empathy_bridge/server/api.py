@@ -48,11 +48,8 @@ Auth = Annotated[Caller, Depends(require_key)]
 
 @router.post("/analyze", response_model=AnalyzeResponse, summary="Emotional context of texts")
 async def analyze(body: AnalyzeRequest, ctx: Ctx, caller: Auth) -> AnalyzeResponse:
-    """Score one text or a batch: sentiment, emotional state, intensity, tier and cues.
-
-    Concurrent single-text calls are analysed together (see
-    :mod:`empathy_bridge.server.batching`); a batch call is analysed as one batch.
-    """
+    """Score one text or a batch: sentiment, emotional state, intensity, tier and cues."""
+    # Concurrent single-text calls are analysed together (empathy_bridge.server.batching).
     items = body.items()
     if len(items) > ctx.settings.max_batch:
         raise ProblemError(413, f"{len(items)} texts exceed the batch limit of "
