@@ -26,6 +26,7 @@ import collections
 import json
 import os
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -39,6 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "empathy-bridge"
+# The engine's log line when it settles writes a crash left in flight.
+_RECONCILED = re.compile(r"reconciled \d+ in-flight writes of \S+ \((\d+) already")
 
 
 # -- the counting sandbox (runs in its own process) ---------------------------------------------
@@ -176,6 +179,8 @@ class Outcome:
     comments: int = 0
     kills: int = 0
     kills_survived: int = 0
+    kills_mid_write: int = 0
+    reconciled: int = 0
     faults_injected: dict[str, int] = field(default_factory=dict)
     writes: int = 0
     records_lost: int = 0
@@ -215,7 +220,6 @@ def start_sandbox(
             str(records),
             "--seed",
             str(seed),
-            "--no-rate-limits",
             "--error-rate",
             str(error_rate),
             "--drop-rate",
@@ -249,7 +253,9 @@ def write_config(workdir: Path, url: str) -> Path:
         f'[store]\nurl = "sqlite:///{workdir / "store.db"}"\n\n'
         f'[sources.zendesk]\nadapter = "zendesk"\nbase_url = "{url}"\nsubdomain = "sandbox"\n'
         f'email = "{SANDBOX_EMAIL}"\ntoken_env = "ZENDESK_API_TOKEN"\n'
-        f"schedule = {{ interval_seconds = 1 }}\n\n[sources.zendesk.fields]\n{fields}\n",
+        # The sandbox enforces the High Volume plan's limits; the API budget paces to them.
+        f'plan = "high_volume"\nschedule = {{ interval_seconds = 1 }}\n\n'
+        f"[sources.zendesk.fields]\n{fields}\n",
         encoding="utf-8",
     )
     return path
@@ -292,31 +298,53 @@ def _ledger_rows(db: Path) -> int:
         return 0
 
 
+def _in_flight(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(db, timeout=30)
+        try:
+            query = "SELECT count(*) FROM outbox WHERE status = 'in_flight'"
+            return int(conn.execute(query).fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
 def _kill_at_random_point(
     daemon: subprocess.Popen[bytes],
     log: Path,
     db: Path,
     rng: random.Random,
-    min_wait: float,
     max_wait: float,
+    by_writes: bool,
 ) -> bool:
     """SIGKILL the daemon at a random point of its work; False if it exited first.
 
-    The point is drawn after start-up (which takes seconds): either a random delay, or a
-    random number of further write-back ledger rows, whichever comes first, so kills land in
-    fetching, analysing and writing alike.
+    A ``by_writes`` kill waits for a random number of further write-back ledger rows and strikes
+    right after one lands (mid write-back, often between a batch's in-flight mark and its
+    bookkeeping); other kills strike after a random delay (fetching, analysing, starting up).
     """
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600
     while b"daemon started" not in log.read_bytes():
         if daemon.poll() is not None or time.monotonic() > deadline:
             return False
         time.sleep(0.05)
-    until = time.monotonic() + rng.uniform(min_wait, max_wait)
-    target = _ledger_rows(db) + rng.randint(20, 600)
-    while time.monotonic() < until and _ledger_rows(db) < target:
-        if daemon.poll() is not None:
-            return False
-        time.sleep(0.02)
+    if by_writes:
+        # After a random share of the write-back, at a moment a batch is in flight: marked
+        # in_flight and handed to the platform, its outcome not yet recorded.
+        target = _ledger_rows(db) + rng.randint(0, 400)
+        while _ledger_rows(db) < target or not _in_flight(db):
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                return False
+            if b"sync zendesk: ok (pulled=0" in log.read_bytes():
+                break  # caught up: nothing left to interrupt
+            time.sleep(0.005)
+    else:
+        until = time.monotonic() + rng.uniform(0.1, max_wait)
+        while time.monotonic() < until:
+            if daemon.poll() is not None:
+                return False
+            time.sleep(0.01)
     if daemon.poll() is not None:
         return False
     os.kill(daemon.pid, signal.SIGKILL)
@@ -331,7 +359,6 @@ def trial(
     seed: int,
     error_rate: float = 0.0,
     drop_rate: float = 0.0,
-    min_wait: float = 0.2,
     max_wait: float = 8.0,
 ) -> Outcome:
     """Run one trial in ``workdir`` and return what it measured."""
@@ -352,10 +379,13 @@ def trial(
                     stderr=log,
                 )
             if _kill_at_random_point(
-                daemon, daemon_log, workdir / "store.db", rng, min_wait, max_wait
+                daemon, daemon_log, workdir / "store.db", rng, max_wait, by_writes=n % 2 == 0
             ):
                 outcome.kills += 1
             daemon.wait()
+            if _in_flight(workdir / "store.db"):
+                outcome.kills_mid_write += 1
+            outcome.reconciled += sum(int(m) for m in _RECONCILED.findall(daemon_log.read_text()))
         # Restart and finish: a plain sync repeats cycles until it is caught up.
         for _ in range(20):
             done = subprocess.run(
@@ -365,6 +395,7 @@ def trial(
                 check=False,
             )
             reports = json.loads(done.stdout or b"[]")
+            outcome.reconciled += sum(int(r.get("reconciled", 0)) for r in reports)
             if done.returncode == 0 and all(
                 r["status"] == "ok" and not r["analyzed"] and not r["written"] for r in reports
             ):
@@ -401,6 +432,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--drop-rate", type=float, default=0.0)
     s.add_argument("--latency-ms", type=float, default=0.0)
     s.add_argument("--rate-window", type=float, default=60.0)
+    s.add_argument("--plan", default="high_volume")
     s.add_argument(
         "--job-polls",
         type=int,
@@ -442,6 +474,8 @@ def main(argv: list[str] | None = None) -> None:
         "comments": sum(o.comments for o in outcomes),
         "faults_injected": sum(sum(o.faults_injected.values()) for o in outcomes),
         "kills_survived": sum(o.kills_survived for o in outcomes),
+        "kills_mid_write": sum(o.kills_mid_write for o in outcomes),
+        "reconciled_without_rewrite": sum(o.reconciled for o in outcomes),
         "records_lost": sum(o.records_lost for o in outcomes),
         "duplicate_writes": sum(o.duplicate_writes for o in outcomes),
         "pending_after": sum(o.pending_after for o in outcomes),

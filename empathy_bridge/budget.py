@@ -97,7 +97,9 @@ class TokenBucket:
         if now < self._closed_until:
             self._updated = now
             return
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        if self._tokens < self.capacity:
+            # Above capacity only when the platform said so (see correct); never refill there.
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
     def reserve(self) -> float:
@@ -118,16 +120,22 @@ class TokenBucket:
             self._tokens += 1.0
 
     def correct(self, remaining: int | None, reset_in: float | None) -> None:
-        """Align with the platform: at most ``remaining`` tokens; closed until the reset at 0."""
+        """Align with the platform's own count of what is left in its current window.
+
+        The platform's ``remaining`` wins in both directions: it also counts other clients of
+        the same account, and it lets a fresh process use a window it has not touched yet.
+        At (almost) nothing left, the bucket closes until the reset.
+        """
         with self._lock:
             now = self._clock()
             self._refill(now)
-            if remaining is not None:
-                # Keep one request of headroom: our answer may be a few requests old.
-                self._tokens = min(self._tokens, float(remaining) - 1.0)
-                if remaining <= 1 and reset_in is not None:
-                    self._closed_until = max(self._closed_until, now + reset_in)
-                    self._tokens = min(self._tokens, 0.0)
+            if remaining is None:
+                return
+            # One request of headroom: this answer may be a request or two old already.
+            self._tokens = float(remaining) - 1.0
+            if remaining <= 1 and reset_in is not None:
+                self._closed_until = max(self._closed_until, now + reset_in)
+                self._tokens = min(self._tokens, 0.0)
 
     def close_for(self, seconds: float) -> None:
         """Stop issuing tokens for ``seconds`` (a 429 with ``Retry-After``)."""

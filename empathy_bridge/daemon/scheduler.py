@@ -201,6 +201,9 @@ class Daemon:
             timezone=UTC,
         )
         jobs.set_current(self)
+        # "Skipped: maximum number of running instances reached" is the designed behaviour of a
+        # long sync (no overlap), not news: keep APScheduler's executor log to errors.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         scheduler.start(paused=True)
         self._schedule(scheduler)
         scheduler.resume()
