@@ -180,6 +180,7 @@ class Outcome:
     kills: int = 0
     kills_survived: int = 0
     kills_mid_write: int = 0
+    throttled_429: int = 0
     reconciled: int = 0
     faults_injected: dict[str, int] = field(default_factory=dict)
     writes: int = 0
@@ -412,6 +413,7 @@ def trial(
         outcome.pending_after = pending
         outcome.dead_letters = letters
         outcome.faults_injected = dict(stats.get("faults", {}))
+        outcome.throttled_429 = int(stats.get("throttled", 0))
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
@@ -477,6 +479,7 @@ def main(argv: list[str] | None = None) -> None:
         "kills_mid_write": sum(o.kills_mid_write for o in outcomes),
         "reconciled_without_rewrite": sum(o.reconciled for o in outcomes),
         "records_lost": sum(o.records_lost for o in outcomes),
+        "throttled_429": sum(o.throttled_429 for o in outcomes),
         "duplicate_writes": sum(o.duplicate_writes for o in outcomes),
         "pending_after": sum(o.pending_after for o in outcomes),
         "unenriched": sum(o.unenriched for o in outcomes),
