@@ -665,6 +665,9 @@ class ZendeskSandbox(SandboxServer):
         ``by_api=False`` marks a change a person made in the UI (not counted in update_count).
         """
         ticket = self.data.tickets[tid]
+        for key in ("custom_fields", "additional_tags", "remove_tags", "tags"):
+            if key in change and not isinstance(change[key], list):
+                return "InvalidValue", f"{key} must be a list"
         known = {f["id"] for f in self._fields}
         updates: dict[str, Any] = {}
         fields = {f["id"]: f["value"] for f in ticket["custom_fields"]}
