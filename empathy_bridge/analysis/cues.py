@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from empathy_bridge.analysis.prepare import model_tokens
 from empathy_bridge.schemas import Cue
 
 __all__ = ["AGENT_CUE_KINDS", "CUE_KINDS", "CUE_WEIGHTS", "MAX_CUES_PER_KIND", "detect_cues"]
@@ -275,27 +276,39 @@ _TRIGGER_SPECS: dict[str, tuple[str, ...]] = {
 _Rule = tuple[str, int]  # (kind, index of the pattern in _PATTERNS[kind])
 
 
-def _trigger_index() -> tuple[dict[str, tuple[_Rule, ...]], frozenset[str], re.Pattern[str]]:
-    index: dict[str, tuple[_Rule, ...]] = {}
-    prefixes: set[str] = set()
+def _trigger_index() -> tuple[dict[str, tuple[_Rule, ...]], tuple[tuple[str, _Rule], ...]]:
+    words: dict[str, tuple[_Rule, ...]] = {}
+    prefixes: list[tuple[str, _Rule]] = []
     for kind, specs in _TRIGGER_SPECS.items():
         if len(specs) != len(_PATTERNS[kind]):
             raise RuntimeError(f"cue kind {kind!r}: one trigger string per pattern is required")
         for n, spec in enumerate(specs):
             for trigger in spec.split():
-                key = trigger.rstrip("*")
                 if trigger.endswith("*"):
-                    prefixes.add(key)
-                index[key] = (*index.get(key, ()), (kind, n))
-    words = frozenset(index) - prefixes
-    # Prefixes are found by one literal alternation over the lower-cased text: a prefix inside
-    # a longer word only adds a false alarm, never hides a match.
-    pattern = re.compile("|".join(sorted(prefixes, key=len, reverse=True)))
-    return index, words, pattern
+                    prefixes.append((trigger[:-1], (kind, n)))
+                else:
+                    words[trigger] = (*words.get(trigger, ()), (kind, n))
+    return words, tuple(prefixes)
 
 
-_TRIGGERS, _TRIGGER_WORDS, _PREFIX_GATE = _trigger_index()
-_GATE_TOKEN = re.compile(r"[a-z0-9]+")
+_TRIGGER_WORDS, _TRIGGER_PREFIXES = _trigger_index()
+
+# word -> the rules it triggers (as a whole word or through a prefix), computed once per word.
+_WORD_RULES: dict[str, tuple[_Rule, ...]] = {}
+_WORD_RULES_MAX = 200_000
+
+
+def _rules_of(word: str) -> tuple[_Rule, ...]:
+    rules = _TRIGGER_WORDS.get(word, ())
+    for prefix, rule in _TRIGGER_PREFIXES:
+        if word.startswith(prefix):
+            rules = (*rules, rule)
+    if len(_WORD_RULES) >= _WORD_RULES_MAX:
+        _WORD_RULES.clear()
+    _WORD_RULES[word] = rules
+    return rules
+
+
 # Ordinals written with digits ("6th time") have no fixed trigger word.
 _DIGIT_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)\b", _I)
 _CAPS_HINT = re.compile(r"[A-Z][A-Z][A-Z]")
@@ -313,12 +326,16 @@ def _may_shout(text: str) -> bool:
 
 def _gated_rules(text: str) -> list[_Rule]:
     """The customer patterns worth running on ``text``, in kind then pattern order."""
-    lower = text.lower()
     found: set[_Rule] = set()
-    for key in _TRIGGER_WORDS.intersection(_GATE_TOKEN.findall(lower)):
-        found.update(_TRIGGERS[key])
-    for key in _PREFIX_GATE.findall(lower):
-        found.update(_TRIGGERS[key])
+    # The model's tokens (memoised for the analyzer that runs next) are the \b-delimited
+    # words the patterns see, lower-cased.
+    known = _WORD_RULES.get
+    for word in model_tokens(text):
+        rules = known(word)
+        if rules is None:
+            rules = _rules_of(word)
+        if rules:
+            found.update(rules)
     if "*" in text:  # masked swearing, "f***"
         found.add(("profanity", 0))
     if _DIGIT_ORDINAL.search(text):

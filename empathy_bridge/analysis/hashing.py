@@ -17,9 +17,11 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 __all__ = [
     "HashedBatch",
@@ -159,18 +161,31 @@ def murmurhash3_32_many(keys: Sequence[bytes]) -> npt.NDArray[np.int32]:
 
 @dataclass(frozen=True)
 class HashedBatch:
-    """Sparse rows of a batch: ``(row, column, value)`` triplets with duplicates summed.
+    """The hashed n-grams of a batch: one ``(row, column)`` pair per n-gram occurrence.
 
-    ``values`` are l2-normalised per row, exactly like ``HashingVectorizer(norm="l2")``.
-    ``n_tokens`` is the number of n-grams each row had (0 means the model saw nothing).
+    :meth:`matrix` sums repeats and l2-normalises each row, exactly like
+    ``HashingVectorizer(norm="l2")``. ``n_tokens`` is the number of n-grams each row had
+    (0 means the model saw nothing).
     """
 
     rows: npt.NDArray[np.int64]
     cols: npt.NDArray[np.int64]
-    values: npt.NDArray[np.float64]
     n_rows: int
     n_features: int
     n_tokens: npt.NDArray[np.int64]
+
+    def matrix(self, dtype: type[np.floating[Any]] = np.float32) -> sp.csr_matrix:
+        """The ``(n_rows, n_features)`` CSR matrix of l2-normalised n-gram counts."""
+        ones = np.ones(self.rows.size, dtype=dtype)
+        x = sp.csr_matrix((ones, (self.rows, self.cols)), shape=(self.n_rows, self.n_features))
+        # Repeats (a repeated word, or two n-grams sharing a bucket) add up, as in scikit-learn;
+        # summing them in CSR form is cheaper than sorting the pairs with numpy.unique.
+        x.sum_duplicates()
+        lengths = np.diff(x.indptr)
+        row_of = np.repeat(np.arange(self.n_rows), lengths)
+        norms = np.sqrt(np.bincount(row_of, weights=x.data * x.data, minlength=self.n_rows))
+        x.data = (x.data / norms[row_of]).astype(dtype)
+        return x
 
 
 def _columns(hashes: npt.NDArray[np.int32], n_features: int) -> npt.NDArray[np.int64]:
@@ -222,14 +237,4 @@ def hash_words(word_lists: Sequence[Sequence[str]], n_features: int) -> HashedBa
     rows = np.concatenate([word_rows, word_rows[pair]])
     counts = np.bincount(rows, minlength=len(texts)).astype(np.int64)
     cols = _columns(_hash_spans(buf, all_starts, all_lens).view(np.int32), n_features)
-    if cols.size:
-        # Sum duplicates (a repeated word, or two n-grams sharing a bucket).
-        flat = rows * n_features + cols
-        uniq, freq = np.unique(flat, return_counts=True)
-        rows, cols = uniq // n_features, uniq % n_features
-        values = freq.astype(np.float64)
-        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))
-        values = values / norms[rows]
-    else:
-        values = np.zeros(0, dtype=np.float64)
-    return HashedBatch(rows, cols, values, len(texts), n_features, counts)
+    return HashedBatch(rows, cols, len(texts), n_features, counts)

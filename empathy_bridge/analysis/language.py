@@ -114,20 +114,21 @@ def _script_counts(text: str) -> dict[str, int]:
 _SCRIPT_LANGUAGE = {script: lang for _, _, script, lang in _RANGES}
 
 def _latin_language(words: Sequence[str]) -> str:
-    sample = set(words[:200])
-    english = len(_STOPWORDS[ENGLISH].intersection(sample))
+    sample = words if len(words) <= 200 else words[:200]
+    english = len(_ENGLISH_WORDS.intersection(sample))
     if english >= 2:
         return ENGLISH  # the common case, decided by one set intersection
-    hits = {
-        lang: len(stop.intersection(sample))
-        for lang, stop in _STOPWORDS.items()
-        if lang != ENGLISH
-    }
-    best = max(hits, key=hits.__getitem__)
+    best, hits = ENGLISH, english
+    for lang, stop in _OTHER_STOPWORDS:
+        n = len(stop.intersection(sample))
+        if n > hits:
+            best, hits = lang, n
     # English unless another language has real evidence (two function words) and more of it.
-    if hits[best] >= 2 and hits[best] > english:
-        return best
-    return ENGLISH
+    return best if hits >= 2 else ENGLISH
+
+
+_ENGLISH_WORDS = _STOPWORDS[ENGLISH]
+_OTHER_STOPWORDS = tuple((lang, stop) for lang, stop in _STOPWORDS.items() if lang != ENGLISH)
 
 
 def detect_language(text: str, words: Sequence[str]) -> tuple[str | None, float]:

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from empathy_bridge.analysis.hashing import HashedBatch
 from empathy_bridge.analysis.prepare import VADER
@@ -106,12 +105,9 @@ class EmotionModel:
 
     def logits(self, hashed: HashedBatch, dense: FloatArray) -> FloatArray:
         """Raw scores ``(n, 9)``: six state logits then three sentiment logits."""
-        # float32 values: a float64 matrix would make scipy upcast all 2**18 weight rows on
-        # every call, which cost more than the rest of the model.
-        x = sp.csr_matrix(
-            (hashed.values.astype(np.float32), (hashed.rows, hashed.cols)),
-            shape=(hashed.n_rows, self.n_features),
-        )
+        # float32, like the weights: a float64 matrix would make scipy upcast all 2**18 weight
+        # rows on every call, which cost more than the rest of the model.
+        x = hashed.matrix(np.float32)
         out = np.asarray(x @ self.weights, dtype=np.float64)
         return out + dense @ self.dense + self.bias
 

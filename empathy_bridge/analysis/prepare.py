@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-__all__ = ["VADER", "model_text"]
+from empathy_bridge.analysis.hashing import tokens
+
+__all__ = ["VADER", "model_text", "model_tokens"]
 
 #: The one VADER instance of the process (loading its lexicon costs ~50 ms).
 VADER = SentimentIntensityAnalyzer()
@@ -23,3 +25,22 @@ def model_text(text: str) -> str:
         return text
     emoji = _EMOJI
     return "".join([f" {emoji[ch]} " if ch in emoji else ch for ch in text])
+
+
+# Cue detection (the hook, called first) and the analyzer both need a message's words; the
+# second asks for the same string moments later, so a small memo saves a tokenisation.
+_TOKENS: dict[str, list[str]] = {}
+_TOKENS_MAX = 4096
+
+
+def model_tokens(text: str) -> list[str]:
+    """The model's tokens of ``text`` (:func:`model_text`, then the hashing tokenizer).
+
+    Memoised for the last few thousand texts; treat the returned list as read-only.
+    """
+    found = _TOKENS.get(text)
+    if found is None:
+        if len(_TOKENS) >= _TOKENS_MAX:
+            _TOKENS.clear()
+        found = _TOKENS[text] = tokens(model_text(text))
+    return found

@@ -29,14 +29,16 @@ is the strength of the tone, and ``tier`` is always calm. System messages are ne
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from empathy_bridge.analysis.cues import CUE_WEIGHTS, detect_cues
-from empathy_bridge.analysis.hashing import hash_words, tokens
+from empathy_bridge.analysis.hashing import hash_words
 from empathy_bridge.analysis.language import ENGLISH, detect_language
 from empathy_bridge.analysis.model import STATES, load_model, vader_features
-from empathy_bridge.analysis.prepare import model_text
+from empathy_bridge.analysis.prepare import model_text, model_tokens
 from empathy_bridge.schemas import AuthorRole, Cue, EmotionalContext, EmotionalState, Tier
 
 __all__ = [
@@ -132,9 +134,10 @@ _CONFIDENCE_FOREIGN = 0.2
 _CONFIDENCE_EMPTY = 0.1
 _AGENT_MASKED = frozenset({"apology", "empathy_statement"})
 _NEUTRAL_STATES = {EmotionalState.NEUTRAL: 1.0}
+_NO_KINDS: frozenset[str] = frozenset()
 
 
-def _cue_boost(kinds: set[str], cues: Sequence[Cue]) -> float:
+def _cue_boost(kinds: AbstractSet[str], cues: Sequence[Cue]) -> float:
     boost = 0.0
     seen: set[str] = set()
     for cue in cues:
@@ -150,10 +153,12 @@ def _cue_boost(kinds: set[str], cues: Sequence[Cue]) -> float:
     return boost
 
 
-def tier_for(state: EmotionalState, intensity: float, kinds: set[str]) -> Tier:
+def tier_for(state: EmotionalState, intensity: float, kinds: AbstractSet[str]) -> Tier:
     """The customer tier for a state, an intensity and the cue kinds present."""
     distress = 0.0 if state is EmotionalState.SATISFACTION else intensity
-    rank = sum(1 for t in TIER_THRESHOLDS if distress >= t)
+    rank = bisect.bisect_right(TIER_THRESHOLDS, distress)
+    if not kinds:
+        return _TIERS[rank]
     for kind in kinds:
         floor = _CUE_FLOORS.get(kind)
         if floor is not None:
@@ -200,7 +205,7 @@ def _emoji_state(words: Sequence[str], compound: float) -> EmotionalState:
 
 
 def _cue_shift(
-    probs: list[float], offsets: Sequence[float], kinds: set[str]
+    probs: list[float], offsets: Sequence[float], kinds: AbstractSet[str]
 ) -> tuple[int, list[float]] | None:
     """Decision and renormalised probabilities after the cue boosts, or ``None`` if no cue."""
     shift = [0.0] * len(probs)
@@ -244,7 +249,7 @@ def read_batch(
         # Agents' apologies and empathy statements are not the writer's own emotion.
         reading.append(text if role is AuthorRole.CUSTOMER else _mask(text, found))
     prepared = [model_text(t) for t in reading]
-    word_lists = [tokens(t) for t in prepared]
+    word_lists = [model_tokens(t) for t in reading]
     dense = vader_features(reading)
     out = model.predict(hash_words(word_lists, model.n_features), dense)
     p6 = out.states.tolist()
@@ -261,8 +266,10 @@ def read_batch(
         if language is None and languages is not None:
             # Nothing to detect from (emoji, digits): keep what the source says, if anything.
             language = languages[i]
-        kinds = {c.kind for c in found}
-        english = bool(words) and (language is None or language.split("-")[0].lower() == ENGLISH)
+        kinds = {c.kind for c in found} if found else _NO_KINDS
+        english = bool(words) and (
+            language is None or language == ENGLISH or language.lower().startswith("en-")
+        )
         probs = p6[i]
         if role is AuthorRole.SYSTEM:
             state, states, sentiment = EmotionalState.NEUTRAL, dict(_NEUTRAL_STATES), 0.0
@@ -286,7 +293,7 @@ def read_batch(
             tier = Tier.CALM
             confidence = max(states.values()) * share if english else _CONFIDENCE_FOREIGN
         else:
-            boost = _cue_boost(kinds, found)
+            boost = _cue_boost(kinds, found) if found else 0.0
             if not english:
                 state, states = EmotionalState.NEUTRAL, dict(_NEUTRAL_STATES)
                 sentiment = compounds[i]
@@ -326,7 +333,7 @@ def read_batch(
             EmotionalContext(
                 sentiment=max(-1.0, min(1.0, sentiment)),
                 state=state,
-                states={k: _clip(v) for k, v in states.items()},
+                states=states,  # softmax outputs: already within 0..1
                 intensity=intensity,
                 tier=tier,
                 cues=found,

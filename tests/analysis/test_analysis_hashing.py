@@ -67,8 +67,7 @@ def test_hash_batch_equals_sklearn_hashing_vectorizer() -> None:
         n_features=n_features, ngram_range=(1, 2), alternate_sign=False, norm="l2"
     ).transform(texts)
     got = hash_batch(texts, n_features)
-    dense = np.zeros(expected.shape)
-    dense[got.rows, got.cols] = got.values
+    dense = got.matrix(np.float64).toarray()
     assert got.n_rows == len(texts)
     assert np.array_equal(dense != 0, expected.toarray() != 0)
     assert np.allclose(dense, expected.toarray(), rtol=0, atol=1e-12)
