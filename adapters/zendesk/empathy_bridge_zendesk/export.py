@@ -234,7 +234,9 @@ class ExportReader:
             if not start <= int(event.get("timestamp") or 0) <= newest:
                 continue
             for child in event.get("child_events") or ():
-                if not isinstance(child, dict) or child.get("event_type") != "Comment":
+                # Audits' comment events say ``type``; the events export adds ``event_type``.
+                if not isinstance(child, dict) or "Comment" not in (child.get("event_type"),
+                                                                    child.get("type")):
                     continue
                 try:
                     comment = comment_from_event(event, child)
