@@ -30,7 +30,7 @@ def test_secrets_never_appear_in_logs_errors_store_or_json(tmp_path: Path) -> No
     sandbox_mod = pytest.importorskip("empathy_bridge_zendesk.sandbox")
     _register_commands()
     runner = CliRunner()
-    with sandbox_mod.ZendeskSandbox(records=30, seed=9, rate_limits=False) as sandbox:
+    with sandbox_mod.ZendeskSandbox(records=30, seed=9) as sandbox:
         table = sandbox.demo_source_config()
         secret = sandbox.demo_environment()["ZENDESK_API_TOKEN"]
         lines = [f'[store]\nurl = "sqlite:///{tmp_path / "sec.db"}"\n\n[sources.zendesk]']
