@@ -37,8 +37,10 @@ def zendesk(tmp_path: Path) -> Iterator[tuple[Any, Bridge]]:
     sandbox_mod = pytest.importorskip("empathy_bridge_zendesk.sandbox")
     sandbox = sandbox_mod.ZendeskSandbox(records=40, seed=5, rate_limits=False)
     sandbox.start()
-    config = {"store": {"url": f"sqlite:///{tmp_path / 'zd.db'}"},
-              "sources": {"zendesk": sandbox.demo_source_config()}}
+    config = {
+        "store": {"url": f"sqlite:///{tmp_path / 'zd.db'}"},
+        "sources": {"zendesk": sandbox.demo_source_config()},
+    }
     env = {"EMPATHY_BRIDGE_PLUGINS": "zendesk", **sandbox.demo_environment()}
     bridge = Bridge.from_config(config, environ=env)
     try:
@@ -49,7 +51,8 @@ def zendesk(tmp_path: Path) -> Iterator[tuple[Any, Bridge]]:
 
 
 def test_a_ticket_deleted_at_the_source_is_forgotten_next_cycle(
-        zendesk: tuple[Any, Bridge]) -> None:
+    zendesk: tuple[Any, Bridge],
+) -> None:
     sandbox, bridge = zendesk
     assert bridge.sync("zendesk").status == "ok"
     with bridge.store.engine.connect() as conn:
@@ -70,14 +73,36 @@ def test_a_message_redacted_at_the_source_replaces_the_stored_text(tmp_path: Pat
     name = f"redact-{next(_n)}"
     desk = ExampleDesk.named(name, tickets=3)
     secret = "my card 4111 1111 1111 1111 was charged twice"
-    desk.add_ticket("r1", [{"id": "r1-0", "author": "cust-r", "role": "customer", "body": secret,
-                            "at": "2026-11-01T12:00:00+00:00"}])
-    config = {"store": {"url": f"sqlite:///{tmp_path / 's.db'}"},
-              "sources": {"desk": {"adapter": "example", "desk": name, "tickets": 3}}}
+    desk.add_ticket(
+        "r1",
+        [
+            {
+                "id": "r1-0",
+                "author": "cust-r",
+                "role": "customer",
+                "body": secret,
+                "at": "2026-11-01T12:00:00+00:00",
+            }
+        ],
+    )
+    config = {
+        "store": {"url": f"sqlite:///{tmp_path / 's.db'}"},
+        "sources": {"desk": {"adapter": "example", "desk": name, "tickets": 3}},
+    }
     with Bridge.from_config(config, environ=ENV) as bridge:
         bridge.sync("desk")
-        desk.add_ticket("r1", [{"id": "r1-0", "author": "cust-r", "role": "customer",
-                                "body": "▇▇▇▇ redacted ▇▇▇▇", "at": "2026-11-01T12:00:00+00:00"}])
+        desk.add_ticket(
+            "r1",
+            [
+                {
+                    "id": "r1-0",
+                    "author": "cust-r",
+                    "role": "customer",
+                    "body": "▇▇▇▇ redacted ▇▇▇▇",
+                    "at": "2026-11-01T12:00:00+00:00",
+                }
+            ],
+        )
         bridge.sync("desk")
         stored = bridge.store.get_interaction("r1-0", "desk")
         assert stored is not None and "4111" not in stored[0].text
@@ -88,17 +113,31 @@ def test_a_message_redacted_at_the_source_replaces_the_stored_text(tmp_path: Pat
 
 def test_forget_removes_a_customers_derived_data_and_audits_it(tmp_path: Path) -> None:
     name = f"forget-{next(_n)}"
-    config = {"store": {"url": f"sqlite:///{tmp_path / 'f.db'}"},
-              "sources": {"desk": {"adapter": "example", "desk": name, "tickets": 30}}}
+    config = {
+        "store": {"url": f"sqlite:///{tmp_path / 'f.db'}"},
+        "sources": {"desk": {"adapter": "example", "desk": name, "tickets": 30}},
+    }
     with Bridge.from_config(config, environ=ENV) as bridge:
         bridge.sync("desk")
         mine = _rows(bridge, t.interactions, customer_id="customer-4")
         others = _rows(bridge, t.interactions) - mine
         assert mine > 0
-        bridge.store.add_dead_letter(None, source="desk", stage="write", native_id="x",
-                                     payload='{"customer": "customer-4"}', error="closed")
-        bridge.store.add_dead_letter(None, source="desk", stage="write", native_id="y",
-                                     payload='{"customer": "customer-44"}', error="closed")
+        bridge.store.add_dead_letter(
+            None,
+            source="desk",
+            stage="write",
+            native_id="x",
+            payload='{"customer": "customer-4"}',
+            error="closed",
+        )
+        bridge.store.add_dead_letter(
+            None,
+            source="desk",
+            stage="write",
+            native_id="y",
+            payload='{"customer": "customer-44"}',
+            error="closed",
+        )
         counts = forget_customer(bridge, "customer-4")
         assert counts["interactions"] == mine and counts["dead_letters"] == 1
         assert _rows(bridge, t.interactions, customer_id="customer-4") == 0
@@ -115,16 +154,20 @@ def test_forget_command(tmp_path: Path) -> None:
     _register_commands()
     name = f"forget-{next(_n)}"
     path = tmp_path / "f.toml"
-    path.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "f.db"}"\n\n'
-                    f'[sources.desk]\nadapter = "example"\ndesk = "{name}"\ntickets = 20\n',
-                    encoding="utf-8")
+    path.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "f.db"}"\n\n'
+        f'[sources.desk]\nadapter = "example"\ndesk = "{name}"\ntickets = 20\n',
+        encoding="utf-8",
+    )
     runner = CliRunner()
     assert runner.invoke(cli, ["sync", "--config", str(path)], env=ENV).exit_code == 0
-    result = runner.invoke(cli, ["forget", "--config", str(path), "--customer", "customer-2",
-                                 "--json"], env=ENV)
+    result = runner.invoke(
+        cli, ["forget", "--config", str(path), "--customer", "customer-2", "--json"], env=ENV
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["interactions"] > 0
-    again = runner.invoke(cli, ["forget", "--config", str(path), "--customer", "customer-2"],
-                          env=ENV)
+    again = runner.invoke(
+        cli, ["forget", "--config", str(path), "--customer", "customer-2"], env=ENV
+    )
     assert "0 conversations, 0 interactions" in again.output
     ExampleDesk.drop(name)
