@@ -40,6 +40,7 @@ from empathy_bridge.analysis.goemotions import (  # noqa: E402
     state_of,
 )
 from empathy_bridge.analysis.model import STATES, load_model, vader_features  # noqa: E402
+from empathy_bridge.schemas import EmotionalState  # noqa: E402
 
 
 def default_data() -> Path:
@@ -83,14 +84,18 @@ def evaluate(data: Path, split: str) -> dict[str, Any]:
     ours6 = np.array([STATES.index(c.state) for c in contexts])
     polarity6 = np.where(
         compound >= 0.05,
-        STATES.index(STATES[4]),
-        np.where(compound <= -0.05, STATES.index(STATES[0]), STATES.index(STATES[5])),
+        STATES.index(EmotionalState.SATISFACTION),
+        np.where(
+            compound <= -0.05,
+            STATES.index(EmotionalState.FRUSTRATION),
+            STATES.index(EmotionalState.NEUTRAL),
+        ),
     )
     m6 = y6 >= 0
     states = per_class(y6[m6], ours6[m6], state_names)
     baseline = per_class(y6[m6], polarity6[m6], state_names)
 
-    y3 = np.array([SENTIMENTS.index(s) if (s := sentiment_of(r.labels)) else -1 for r in rows])
+    y3 = np.array([SENTIMENTS.index(g) if (g := sentiment_of(r.labels)) else -1 for r in rows])
     m3 = y3 >= 0
     ours_sent = np.array([c.sentiment for c in contexts])
     band = load_model().neutral_band

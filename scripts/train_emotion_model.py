@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     x = features(texts)
     s6 = np.array([STATES.index(s) if (s := state_of(r.labels)) else -1 for r in rows])
     s3 = np.array(
-        [SENTIMENTS.index(s) if (s := sentiment_of(r.labels)) else -1 for r in rows]
+        [SENTIMENTS.index(g) if (g := sentiment_of(r.labels)) else -1 for r in rows]
     )
     compound = x[:, N_FEATURES].toarray().ravel()
 
