@@ -210,13 +210,15 @@ class Bridge:
             if cfg is None:
                 known = ", ".join(self.source_configs) or "none configured"
                 raise ConfigError(f"unknown source {source!r} (configured: {known})")
-            adapter = self.adapter_classes[cfg.adapter](source, cfg, self.secrets)
-            self._install_budget(adapter)
-            self._adapters[source] = adapter
+            self._adapters[source] = self.adapter_classes[cfg.adapter](source, cfg, self.secrets)
         return self._adapters[source]
 
     def _install_budget(self, adapter: Adapter) -> None:
-        """Throttle the adapter's HTTP sessions with the plan-sized API budget."""
+        """Throttle the adapter's HTTP sessions with the plan-sized API budget.
+
+        Called at the start of every cycle (installing is idempotent), inside its error
+        handling: an adapter may build its clients, and read their credentials, only then.
+        """
         tenant, platform = adapter.config.tenant, adapter.name
         if adapter.plan_limits:
             self.budget.set_plan(tenant, platform, adapter.plan_limits)
@@ -344,6 +346,7 @@ class Bridge:
         calls_before = adapter.api_calls.snapshot()
         started = time.perf_counter()
         try:
+            self._install_budget(adapter)
             cursor = self.store.get_cursor(source)
             batches = iter(self._retrying_fetch(adapter, cursor, report))
             while True:

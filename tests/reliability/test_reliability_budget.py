@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -10,6 +12,8 @@ import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from empathy_bridge import hookimpl
+from empathy_bridge.adapter import Adapter
 from empathy_bridge.budget import (
     ApiBudget,
     BudgetedTransport,
@@ -18,6 +22,8 @@ from empathy_bridge.budget import (
     install_budget,
     parse_rate_headers,
 )
+from empathy_bridge.defaults.example_source import ExampleAdapter
+from empathy_bridge.engine import Bridge
 from empathy_bridge.errors import QuotaExhaustedError
 from empathy_bridge.sandbox import LimitClass, SandboxServer, json_response
 
@@ -181,3 +187,43 @@ def test_budget_learns_an_undeclared_limit_from_headers() -> None:
         # The first answer taught the limit; from then on nothing is throttled.
         assert codes.count(429) == 0
         assert server.stats()["throttled"] == 0
+
+
+class WithSession(ExampleAdapter):
+    """An adapter whose vendor client sends through a requests session."""
+
+    name = "with_session"
+    plan_limits: ClassVar[Mapping[str, RateLimit]] = {"default": RateLimit(100, 60.0)}
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.session = requests.Session()
+
+    def http_sessions(self) -> list[requests.Session]:
+        return [self.session]
+
+
+class SessionPlugin:
+    @hookimpl
+    def empathy_bridge_register_adapters(self, register: Callable[[type[Adapter]], None]) -> None:
+        register(WithSession)
+
+
+def test_the_engine_budgets_every_adapter_session(tmp_path: Path) -> None:
+    config = {
+        "store": {"url": f"sqlite:///{tmp_path / 'b.db'}"},
+        "sources": {"s": {"adapter": "with_session", "desk": "budget-engine", "tenant": "acme"}},
+    }
+    with Bridge.from_config(
+        config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}, plugins=[SessionPlugin()]
+    ) as bridge:
+        assert bridge.sync("s").status == "ok"
+        adapter = bridge.adapter("s")
+        assert isinstance(adapter, WithSession)
+        transports = list(adapter.session.adapters.values())
+        assert transports and all(isinstance(t, BudgetedTransport) for t in transports)
+        assert all(t.tenant == "acme" and t.platform == "with_session" for t in transports)
+        bucket = bridge.budget.bucket("acme", "with_session", "write")
+        assert bucket is not None and bucket.limit == RateLimit(100, 60.0)
+        bridge.sync("s")  # installing again is a no-op
+        assert all(not isinstance(t.inner, BudgetedTransport) for t in transports)
