@@ -295,7 +295,7 @@ _TRIGGER_WORDS, _TRIGGER_PREFIXES = _trigger_index()
 
 # word -> the rules it triggers (as a whole word or through a prefix), computed once per word.
 _WORD_RULES: dict[str, tuple[_Rule, ...]] = {}
-_WORD_RULES_MAX = 200_000
+_WORD_RULES_MAX = 50_000
 
 
 def _rules_of(word: str) -> tuple[_Rule, ...]:

@@ -44,9 +44,8 @@ _F1 = np.uint32(0x85EBCA6B)
 _F2 = np.uint32(0xC2B2AE35)
 _MASK = 0xFFFFFFFF
 
-#: n-grams longer than this many bytes are hashed in their own width group so that one
-#: pasted URL does not widen the padded matrix of the whole batch.
-_WIDTHS = (16, 32, 64)
+#: Width in bytes of the first group of spans hashed together (see :func:`_hash_spans`).
+_FIRST_WIDTH = 16
 
 
 def tokens(text: str) -> list[str]:
@@ -127,14 +126,21 @@ def _hash_spans(
     """Hash the byte spans ``buf[start:start+length]``."""
     n = starts.size
     out = np.empty(n, dtype=np.uint32)
+    if n == 0:
+        return out
     remaining = np.ones(n, dtype=bool)
-    for width in (*_WIDTHS, None):
-        if width is None:
-            sel = np.flatnonzero(remaining)
-        else:
-            sel = np.flatnonzero(remaining & (lengths <= width))
-            remaining[sel] = False
+    longest = int(lengths.max())
+    width = _FIRST_WIDTH
+    while True:
+        # Spans are hashed in groups of similar length (widths doubling), so the padded matrix
+        # of a group is at most twice the bytes of its spans, whatever one pasted blob measures.
+        last = width >= longest
+        sel = np.flatnonzero(remaining if last else remaining & (lengths <= width))
+        remaining[sel] = False
+        width *= 2
         if sel.size == 0:
+            if last:
+                break
             continue
         lens = lengths[sel]
         w = max(4, -(-int(lens.max()) // 4) * 4)
@@ -146,6 +152,8 @@ def _hash_spans(
         padded[np.arange(w, dtype=np.int64)[None, :] >= lens[:, None]] = 0
         blocks = padded.view("<u4")
         out[sel] = _murmur_padded(blocks, lens)
+        if last:
+            break
     return out
 
 

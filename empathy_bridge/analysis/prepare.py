@@ -32,15 +32,19 @@ def model_text(text: str) -> str:
 
 # Cue detection (the hook, called first) and the analyzer both need a message's words; the
 # second asks for the same string moments later, so a small memo saves a tokenisation.
+# Bounded twice, by entries and by text length, so the memo stays a few megabytes.
 _TOKENS: dict[str, list[str]] = {}
-_TOKENS_MAX = 4096
+_TOKENS_MAX = 2048
+_TOKENS_MAX_CHARS = 1000
 
 
 def model_tokens(text: str) -> list[str]:
     """The model's tokens of ``text`` (:func:`model_text`, then the hashing tokenizer).
 
-    Memoised for the last few thousand texts; treat the returned list as read-only.
+    Memoised for the last couple of thousand short texts; treat the list as read-only.
     """
+    if len(text) > _TOKENS_MAX_CHARS:
+        return tokens(model_text(text))
     found = _TOKENS.get(text)
     if found is None:
         if len(_TOKENS) >= _TOKENS_MAX:

@@ -77,3 +77,12 @@ def test_hash_batch_counts_ngrams_per_row() -> None:
     got = hash_batch(["one two three", "", "solo"], 1 << 10)
     assert got.n_tokens.tolist() == [5, 0, 1]
     assert set(got.rows.tolist()) == {0, 2}
+
+
+def test_one_huge_token_among_many_long_ones_hashes_in_bounded_memory() -> None:
+    # 2,000 tokens of ~100 bytes and one of 300 KB: width groups keep the padded matrices small.
+    words = [f"{n:04d}" + "x" * 96 for n in range(2000)] + ["y" * 300_000]
+    keys = [w.encode() for w in words[:3]] + [words[-1].encode()]
+    got = hash_batch([" ".join(words)], 1 << 18)
+    assert got.n_tokens.tolist() == [2 * len(words) - 1]
+    assert murmurhash3_32_many(keys).tolist() == [murmurhash3_32(k) for k in keys]
