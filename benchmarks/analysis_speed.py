@@ -11,7 +11,8 @@ plugin hooks, capping), each with its ratio to VADER. Every path runs ``--repeat
 interleaved, and the best run counts. Time is this process's CPU time (``time.process_time``),
 so other work on a shared machine does not count against either side; BLAS is pinned to one
 thread, so CPU time is one core's time. ``--profile`` prints the top of a cProfile of the batch
-function.
+function. Unless ``--no-cli``, it also times ``empathy-bridge analyze --input FILE`` in a child
+process (CPU time, interpreter start-up included).
 """
 
 from __future__ import annotations
@@ -25,8 +26,12 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import io  # noqa: E402
+import json  # noqa: E402
 import pstats  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -48,6 +53,30 @@ def default_data() -> Path:
     return Path(env) if env else ROOT.parent / "shared" / "data" / "goemotions"
 
 
+def _cli_rate(texts: list[str]) -> float | None:
+    """Messages/s of ``empathy-bridge analyze --input FILE`` in a child process (CPU time).
+
+    The dev texts are written four times over so the interpreter's start-up, which is counted,
+    weighs less. Output goes to /dev/null.
+    """
+    lines = [json.dumps({"id": n, "text": t}) for n, t in enumerate(texts * 4)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "messages.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        command = [sys.executable, "-c", "from empathy_bridge.cli import main; main()",
+                   "analyze", "--input", str(path)]
+        env = {**os.environ, "EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              env=env, cwd=tmp, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        print(f"(CLI path failed: {done.stderr.decode(errors='replace').strip()[-200:]})")
+        return None
+    seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return len(lines) / seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Analyzer throughput vs plain VADER.")
     parser.add_argument("--data", type=Path, default=None, help="GoEmotions folder")
@@ -55,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=500,
                         help="messages per analyzer call (the engine's default batch)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-cli", action="store_true",
+                        help="skip timing `empathy-bridge analyze --input FILE`")
     args = parser.parse_args(argv)
     data = (args.data or default_data()).expanduser().resolve()
     try:
@@ -107,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.process_time()
             fn()
             best[name] = min(best[name], time.process_time() - started)
+    cli_rate = None if args.no_cli else _cli_rate(texts)
     floor = len(texts) / best[paths[0][0]]
     print(f"{len(texts)} GoEmotions dev texts, batch size {size}, best of {args.repeat} runs "
           "(CPU time, one core)")
@@ -114,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, _ in paths:
         rate = len(texts) / best[name]
         print(f"{name:<42}{rate:>10,.0f}{rate / floor:>10.2f}")
+    if cli_rate is not None:
+        name = "CLI analyze --input (x4 dev, incl. startup)"
+        print(f"{name:<42}{cli_rate:>10,.0f}{cli_rate / floor:>10.2f}")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
