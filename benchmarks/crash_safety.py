@@ -379,11 +379,15 @@ def trial(
                     stdout=log,
                     stderr=log,
                 )
-            if _kill_at_random_point(
-                daemon, daemon_log, workdir / "store.db", rng, max_wait, by_writes=n % 2 == 0
-            ):
-                outcome.kills += 1
-            daemon.wait()
+            try:
+                if _kill_at_random_point(
+                    daemon, daemon_log, workdir / "store.db", rng, max_wait, by_writes=n % 2 == 0
+                ):
+                    outcome.kills += 1
+            finally:
+                if daemon.poll() is None:  # never leave a daemon behind, whatever happened
+                    daemon.kill()
+                daemon.wait()
             if _in_flight(workdir / "store.db"):
                 outcome.kills_mid_write += 1
             outcome.reconciled += sum(int(m) for m in _RECONCILED.findall(daemon_log.read_text()))

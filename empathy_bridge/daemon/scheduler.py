@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -87,6 +88,9 @@ class Daemon:
             bridge.adapter(name)  # unknown sources and bad credentials fail before we start
         self._progress = progress
         self._stop = threading.Event()
+        # The engine's retry waits end early on shutdown (the remaining attempts then fail fast
+        # and the cycle stops): SIGTERM should not wait out a long Retry-After.
+        bridge.retry_policy = dataclasses.replace(bridge.retry_policy, sleep=self._sleep)
         self.reports: list[SyncReport] = []
         self._reports_lock = threading.Lock()
         self.scheduler: BackgroundScheduler | None = None
@@ -160,6 +164,9 @@ class Daemon:
             )
 
     # -- running ---------------------------------------------------------------------------
+
+    def _sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)
 
     @property
     def stopping(self) -> bool:
