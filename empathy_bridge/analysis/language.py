@@ -116,8 +116,8 @@ _SCRIPT_LANGUAGE = {script: lang for _, _, script, lang in _RANGES}
 def _latin_language(words: Sequence[str]) -> str:
     sample = words if len(words) <= 200 else words[:200]
     english = len(_ENGLISH_WORDS.intersection(sample))
-    if english >= 2:
-        return ENGLISH  # the common case, decided by one set intersection
+    if english >= 2 or _OTHER_WORDS.isdisjoint(sample):
+        return ENGLISH  # the common cases, each decided by one set operation
     best, hits = ENGLISH, english
     for lang, stop in _OTHER_STOPWORDS:
         n = len(stop.intersection(sample))
@@ -129,6 +129,7 @@ def _latin_language(words: Sequence[str]) -> str:
 
 _ENGLISH_WORDS = _STOPWORDS[ENGLISH]
 _OTHER_STOPWORDS = tuple((lang, stop) for lang, stop in _STOPWORDS.items() if lang != ENGLISH)
+_OTHER_WORDS = frozenset().union(*(stop for _, stop in _OTHER_STOPWORDS))
 
 
 def detect_language(text: str, words: Sequence[str]) -> tuple[str | None, float]:

@@ -31,23 +31,39 @@ def model_text(text: str) -> str:
 
 
 # Cue detection (the hook, called first) and the analyzer both need a message's words; the
-# second asks for the same string moments later, so a small memo saves a tokenisation.
-# Bounded twice, by entries and by text length, so the memo stays a few megabytes.
-_TOKENS: dict[str, list[str]] = {}
+# second asks for the same string moments later, so a small memo saves a tokenisation. Two
+# generations: when the young one is full it becomes the old one, so an entry survives at least
+# _TOKENS_MAX newer texts (more than a batch). Texts over _TOKENS_MAX_CHARS are not kept, so the
+# memo stays a few megabytes.
 _TOKENS_MAX = 2048
 _TOKENS_MAX_CHARS = 1000
+
+
+class _TokenMemo:
+    def __init__(self) -> None:
+        self.young: dict[str, list[str]] = {}
+        self.old: dict[str, list[str]] = {}
+
+    def get(self, text: str) -> list[str]:
+        found = self.young.get(text)
+        if found is None:
+            found = self.old.get(text)
+            if found is None:
+                found = tokens(model_text(text))
+            if len(self.young) >= _TOKENS_MAX:
+                self.old, self.young = self.young, {}
+            self.young[text] = found
+        return found
+
+
+_MEMO = _TokenMemo()
 
 
 def model_tokens(text: str) -> list[str]:
     """The model's tokens of ``text`` (:func:`model_text`, then the hashing tokenizer).
 
-    Memoised for the last couple of thousand short texts; treat the list as read-only.
+    Memoised for the last few thousand short texts; treat the list as read-only.
     """
     if len(text) > _TOKENS_MAX_CHARS:
         return tokens(model_text(text))
-    found = _TOKENS.get(text)
-    if found is None:
-        if len(_TOKENS) >= _TOKENS_MAX:
-            _TOKENS.clear()
-        found = _TOKENS[text] = tokens(model_text(text))
-    return found
+    return _MEMO.get(text)
