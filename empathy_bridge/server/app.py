@@ -47,7 +47,8 @@ def create_app(bridge: Bridge | None = None, *, start_worker: bool = True,
     ctx = ServiceContext(settings=settings, bridge=bridge)
     if bridge is not None:
         ctx.worker = Worker(bridge, batch=settings.worker_batch,
-                            idle_seconds=settings.worker_idle_seconds)
+                            idle_seconds=settings.worker_idle_seconds,
+                            duty_cycle=settings.worker_duty_cycle)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -30,8 +30,14 @@ class ServerSettings(BaseModel):
         default=86_400, ge=60,
         description="How long signatures of X deliveries (which carry no timestamp) are kept "
                     "to refuse replays.")
-    worker_batch: int = Field(default=20, ge=1, le=1000,
-                              description="Queued webhook events processed per worker step.")
+    worker_batch: int = Field(
+        default=5, ge=1, le=1000,
+        description="Queued webhook events processed per worker step. Small steps keep the "
+                    "store's write lock free for new deliveries (SQLite has one writer).")
+    worker_duty_cycle: float = Field(
+        default=0.5, gt=0, le=1,
+        description="Most of the wall time the webhook worker may spend processing; it pauses "
+                    "in between so that answering requests keeps the CPU (1 = never pause).")
     worker_idle_seconds: float = Field(default=0.2, gt=0, le=60,
                                        description="How long the worker sleeps when idle.")
     gil_switch_interval: float = Field(

@@ -56,13 +56,16 @@ class Worker:
 
     :param batch: events taken per step.
     :param idle_seconds: sleep between polls of an empty queue (an enqueue wakes it at once).
+    :param duty_cycle: most of the wall time spent processing (1: never pause).
     """
 
-    def __init__(self, bridge: Bridge, *, batch: int = 50, idle_seconds: float = 0.2) -> None:
+    def __init__(self, bridge: Bridge, *, batch: int = 5, idle_seconds: float = 0.2,
+                 duty_cycle: float = 1.0) -> None:
         self.bridge = bridge
         self.queue = EventQueue(bridge.store)
         self.batch = batch
         self.idle_seconds = idle_seconds
+        self.duty_cycle = duty_cycle
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,6 +109,7 @@ class Worker:
                     self.queue.prune()
                 except Exception:
                     log.exception("pruning the webhook queue failed")
+            started = time.monotonic()
             try:
                 result = self.step()
             except Exception:
@@ -115,6 +119,12 @@ class Worker:
             if not (result.processed or result.failed or result.retried):
                 self._wake.wait(self.idle_seconds)
                 self._wake.clear()
+            elif self.duty_cycle < 1:
+                # Processing is CPU-bound Python sharing the interpreter with request handling:
+                # pause in proportion so that answers stay fast; the queue is durable and
+                # catches up when the burst is over.
+                busy = time.monotonic() - started
+                self._stop.wait(busy * (1 - self.duty_cycle) / self.duty_cycle)
 
     # -- one step ----------------------------------------------------------------------------
 
