@@ -41,6 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "empathy-bridge"
 # The engine's log line when it settles writes a crash left in flight.
+# The engine's log line of a cycle that found nothing new: the daemon has caught up.
+_CAUGHT_UP = re.compile(rb"sync zendesk: ok \(pulled=\d+ analyzed=0 written=0")
 _RECONCILED = re.compile(r"reconciled \d+ in-flight writes of \S+ \((\d+) already")
 
 
@@ -157,6 +159,7 @@ def serve(args: argparse.Namespace) -> None:
         latency_ms=args.latency_ms,
         rate_window_seconds=args.rate_window,
         job_polls_until_done=args.job_polls,
+        plan=args.plan,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.start()
@@ -337,7 +340,7 @@ def _kill_at_random_point(
         while _ledger_rows(db) < target or not _in_flight(db):
             if daemon.poll() is not None or time.monotonic() > deadline:
                 return False
-            if b"sync zendesk: ok (pulled=0" in log.read_bytes():
+            if _CAUGHT_UP.search(log.read_bytes()):
                 break  # caught up: nothing left to interrupt
             time.sleep(0.005)
     else:
