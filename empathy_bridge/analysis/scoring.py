@@ -5,10 +5,13 @@ This is where the model's probabilities, VADER's polarity and the cues meet. The
 
 **Customer messages**
 
-- *state*: the model's decision (argmax after tuned offsets). Text that is not English, or has
-  no words at all, is ``neutral`` with low confidence: the model cannot read it.
-- *sentiment*: VADER's compound blended with the model's sentiment head (weight tuned on train);
-  VADER alone for non-English text (it still reads emoji and punctuation).
+- *state*: the model's decision (argmax after tuned offsets), with customer-service cues
+  shifting the log-odds towards the state they signal (:data:`CUE_STATE_BOOST`). Text that is
+  not English, or has no words at all, is ``neutral`` with low confidence: the model cannot
+  read it. A message of only emoji is read by a rule over the emoji's descriptions.
+- *sentiment*: VADER's compound blended with the model's sentiment head, which itself reads
+  VADER's four scores (blend weight and neutral band tuned on train); VADER alone for
+  non-English text (it still reads emoji and punctuation).
 - *intensity*: how strongly the state is felt. For the negative states (frustration, anxiety,
   disappointment, confusion) it is the mean of the state's probability and VADER's negativity,
   confusion scaled by 0.7; for satisfaction the mean of its probability and VADER's positivity;
@@ -44,6 +47,7 @@ from empathy_bridge.schemas import AuthorRole, Cue, EmotionalContext, EmotionalS
 __all__ = [
     "ANALYZER_NAME",
     "ANALYZER_VERSION",
+    "CUE_STATE_BOOST",
     "NEGATIVE_STATES",
     "TIER_THRESHOLDS",
     "analyze_texts",
