@@ -48,6 +48,9 @@ Classify = Callable[[str, str], str]
 
 # A reset value above this is a unix timestamp (X), below it a number of seconds (Zendesk).
 _EPOCH_THRESHOLD = 1_000_000_000
+# Tokens a closed bucket holds for the moment it reopens: one request goes out right at the
+# reset, and its answer's headers tell how much the new window holds (no pacing blind).
+_PROBE = 1.0
 _SFORCE_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -79,6 +82,7 @@ class TokenBucket:
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
+        #: Monotonic time until which no token is issued (0: open).
         self._closed_until = 0.0
         self.resize(limit, safety=safety)
         self._tokens = self.capacity
@@ -135,14 +139,14 @@ class TokenBucket:
             self._tokens = float(remaining) - 1.0
             if remaining <= 1 and reset_in is not None:
                 self._closed_until = max(self._closed_until, now + reset_in)
-                self._tokens = min(self._tokens, 0.0)
+                self._tokens = min(self._tokens, 0.0) + _PROBE
 
     def close_for(self, seconds: float) -> None:
         """Stop issuing tokens for ``seconds`` (a 429 with ``Retry-After``)."""
         with self._lock:
             now = self._clock()
             self._closed_until = max(self._closed_until, now + seconds)
-            self._tokens = min(self._tokens, 0.0)
+            self._tokens = min(self._tokens, 0.0) + _PROBE
 
     @property
     def tokens(self) -> float:

@@ -227,3 +227,24 @@ def test_the_engine_budgets_every_adapter_session(tmp_path: Path) -> None:
         assert bucket is not None and bucket.limit == RateLimit(100, 60.0)
         bridge.sync("s")  # installing again is a no-op
         assert all(not isinstance(t.inner, BudgetedTransport) for t in transports)
+
+
+def test_a_zendesk_sync_under_tight_limits_sees_no_429(tmp_path: Path) -> None:
+    sandbox_mod = pytest.importorskip("empathy_bridge_zendesk.sandbox")
+    # Three export requests per 2 s window: a sync needs several windows' worth of them.
+    with sandbox_mod.ZendeskSandbox(
+        records=150, seed=4, rate_window_seconds=2.0, export_limit=3
+    ) as sandbox:
+        source = {**sandbox.demo_source_config(), "per_page": 25}
+        config = {
+            "store": {"url": f"sqlite:///{tmp_path / 'zd.db'}"},
+            "sources": {"zendesk": source},
+        }
+        env = {"EMPATHY_BRIDGE_PLUGINS": "zendesk", **sandbox.demo_environment()}
+        with Bridge.from_config(config, environ=env) as bridge:
+            report = bridge.sync("zendesk")
+        stats = sandbox.stats()
+    assert report.status == "ok" and report.written > 0
+    exports = sum(n for key, n in stats["requests"].items() if "/incremental/" in key)
+    assert exports > 6  # more than two windows' worth: the limit was in play
+    assert stats["throttled"] == 0
