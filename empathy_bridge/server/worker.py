@@ -157,7 +157,9 @@ class Worker:
             batch = FetchBatch(interactions=[i for _, found in items for i in found])
             try:
                 self.bridge._process_batch(adapter, batch, report)
-            except EmpathyBridgeError as exc:
+            except Exception as exc:  # a store or plugin failure: retry, then give up
+                if not isinstance(exc, EmpathyBridgeError):
+                    log.exception("processing webhook events of %s failed", source)
                 for event, _ in items:
                     if event.attempts + 1 >= MAX_ATTEMPTS:
                         self._give_up(event, f"gave up after {MAX_ATTEMPTS} attempts: {exc}")

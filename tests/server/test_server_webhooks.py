@@ -247,3 +247,33 @@ def test_prune_drops_expired_replay_entries_and_old_processed_events(bridge: Bri
     # what refuses an old delivery by then).
     queue.enqueue(platform="x", source="desk_a", tenant="acme", payload="{}",
                   replay_key="expired", replay_until=past)
+
+
+def test_event_retried_then_given_up_when_processing_keeps_failing(
+        tmp_path: Any, config_factory: Any, environ: dict[str, str]) -> None:
+    from empathy_bridge.server.app import create_app
+    from empathy_bridge.server.worker import MAX_ATTEMPTS
+
+    class Broken:
+        """An analyzer that fails every batch (the engine raises PluginError for None)."""
+
+        from empathy_bridge.hookspecs import hookimpl
+
+        @hookimpl(tryfirst=True)
+        def empathy_bridge_analyze(self, interactions: Any) -> Any:
+            return []  # wrong length: a PluginError for the whole batch
+
+    bridge = Bridge.from_config(config_factory(tmp_path), environ=environ, plugins=[Broken()])
+    try:
+        app = create_app(bridge, start_worker=False)
+        with TestClient(app) as client:
+            assert zendesk_post(client, trigger_body()).status_code == 202
+        worker = app.state.empathy_bridge.worker
+        for _ in range(MAX_ATTEMPTS - 1):
+            assert worker.step().retried == 1
+        assert worker.step().failed == 1
+        assert EventQueue(bridge.store).counts() == {"failed": 1}
+        [letter] = bridge.store.dead_letters("desk_a")
+        assert letter.stage == "webhook" and "gave up after" in letter.error
+    finally:
+        bridge.close()
