@@ -343,6 +343,9 @@ def _kill_at_random_point(
             if _CAUGHT_UP.search(log.read_bytes()):
                 break  # caught up: nothing left to interrupt
             time.sleep(0.005)
+        # Somewhere in the write: before the request, while the platform applies it, or after
+        # its answer but before the bookkeeping commit.
+        time.sleep(rng.uniform(0.0, 0.3))
     else:
         until = time.monotonic() + rng.uniform(0.1, max_wait)
         while time.monotonic() < until:
