@@ -57,7 +57,10 @@ def test_without_a_chain_only_the_primary_analyzer_runs(make_bridge: Any) -> Non
 def test_condition_selects_messages_and_provenance_is_recorded(make_bridge: Any) -> None:
     bridge = make_bridge(chain(when={"min_intensity": 0.3}), Registrar())
     calm, angry = bridge.analyze_many(
-        ["ok", "This is TERRIBLE, the worst service, third time I'm asking!!!"]
+        [
+            "Can you send me the invoice for March?",
+            "This is TERRIBLE, the worst service, third time I'm asking!!!",
+        ]
     )
     assert calm.analyzer != "echo" and angry.analyzer == "echo"
     assert Echo.calls == [1]

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from empathy_bridge.engine import Bridge
 
-__all__ = ["demo"]
+__all__ = ["demo", "render_table", "write_config"]
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -49,6 +49,17 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
+def render_table(name: str, table: dict[str, Any]) -> str:
+    """A ``[name]`` TOML table; nested dicts become inline tables, ``None`` values are left out."""
+    lines = [f"[{name}]"]
+    lines += [
+        f"{_toml_key(key)} = {_toml_value(value)}"
+        for key, value in table.items()
+        if value is not None
+    ]
+    return "\n".join(lines)
+
+
 def write_config(path: Path, sources: dict[str, dict[str, Any]], extra: str = "") -> None:
     """Write a demo config with the given source tables."""
     lines = [
@@ -59,13 +70,7 @@ def write_config(path: Path, sources: dict[str, dict[str, Any]], extra: str = ""
         "",
     ]
     for name, table in sources.items():
-        lines.append(f"[sources.{name}]")
-        lines.extend(
-            f"{_toml_key(key)} = {_toml_value(value)}"
-            for key, value in table.items()
-            if value is not None
-        )
-        lines.append("")
+        lines += [render_table(f"sources.{name}", table), ""]
     path.write_text("\n".join(lines) + extra, encoding="utf-8")
 
 

@@ -18,7 +18,7 @@ from empathy_bridge.schemas import EmotionalContext, Interaction
 
 #: What the adapters catch around their normalisers and turn into FetchFailure dead letters
 #: (pydantic's ValidationError is a ValueError).
-DEAD_LETTERED = (KeyError, ValueError, TypeError)
+DEAD_LETTERED = (KeyError, ValueError, TypeError, OverflowError)
 
 FUZZ = settings(
     max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

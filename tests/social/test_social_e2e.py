@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from empathy_bridge.adapter import Adapter, Decisions, FetchBatch
 from empathy_bridge.cli import cli as root
+from empathy_bridge.cli.demo import render_table
 from empathy_bridge.defaults import social as social_plugin
 from empathy_bridge.engine import Bridge
 from empathy_bridge.errors import EmpathyBridgeError
@@ -90,9 +91,7 @@ def case_count(stats: dict[str, Any]) -> int:
 
 
 def toml_table(name: str, table: dict[str, Any]) -> str:
-    lines = [f"[{name}]"]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in table.items()]
-    return "\n".join(lines)
+    return render_table(name, table)
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ __all__ = ["ExportCursor", "ExportReader", "UserDirectory"]
 
 log = logging.getLogger("empathy_bridge_zendesk")
 
-_BAD_RECORD = (KeyError, ValueError, TypeError, ValidationError)
+_BAD_RECORD = (KeyError, ValueError, TypeError, ValidationError, OverflowError)
 _PARTY_CACHE_MAX = 20_000
 
 
