@@ -3,7 +3,7 @@ points of a sync against a Zendesk sandbox in another process, restart, and chec
 record ends enriched exactly once.
 
 The harness lives in ``benchmarks/crash_safety.py`` (which prints the closing-note numbers for
-bigger runs); this test runs a small trial: 3 kills over 1,000 tickets with 5xx and dropped
+bigger runs); this test runs a small trial: 3 kills over 2,000 tickets with 5xx and dropped
 connections injected.
 """
 
@@ -31,7 +31,7 @@ def _harness() -> ModuleType:
 def test_kill_9_at_random_points_loses_nothing_and_writes_nothing_twice(tmp_path: Path) -> None:
     pytest.importorskip("empathy_bridge_zendesk.sandbox")
     outcome = _harness().trial(
-        tmp_path, records=1000, kills=3, seed=11, error_rate=0.02, drop_rate=0.01
+        tmp_path, records=2000, kills=3, seed=11, error_rate=0.02, drop_rate=0.01
     )
     assert outcome.kills == 3
     assert outcome.kills_mid_write >= 1  # at least one kill landed with a batch in flight
