@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
 
+import requests
 from simple_salesforce.api import SFType
 
 from empathy_bridge.adapter import (
@@ -39,6 +40,7 @@ from empathy_bridge.adapter import (
     FieldCheck,
     SourceConfig,
 )
+from empathy_bridge.budget import RateLimit
 from empathy_bridge.errors import ConfigError, EmpathyBridgeError, SkippableError
 from empathy_bridge.schemas import (
     Conversation,
@@ -110,6 +112,9 @@ class SalesforceAdapter(Adapter):
     name: ClassVar[str] = "salesforce"
     config_model: ClassVar[type[SourceConfig]] = SalesforceConfig
     write_batch_size: ClassVar[int] = COLLECTION_LIMIT
+    #: The daily API allowance of a base Enterprise org; the engine's API budget follows the
+    #: org's real figure from each answer's ``Sforce-Limit-Info: api-usage=USED/MAX``.
+    plan_limits: ClassVar[Mapping[str, RateLimit]] = {"default": RateLimit(15_000, 86_400.0)}
 
     def __init__(self, source_name: str, config: SourceConfig, secrets: Secrets) -> None:
         super().__init__(source_name, config, secrets)
@@ -136,6 +141,10 @@ class SalesforceAdapter(Adapter):
             self._client = SalesforceClient(self.cfg, self.secrets, self.api_calls,
                                             self.source_name)
         return self._client
+
+    def http_sessions(self) -> list[requests.Session]:
+        """The session simple-salesforce sends through (the engine adds its API budget)."""
+        return [self.client.session]
 
     # -- pull ---------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ import tweepy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from empathy_bridge.adapter import Adapter, Decisions, FetchBatch, FetchFailure, SourceConfig
+from empathy_bridge.budget import RateLimit
 from empathy_bridge.errors import AuthenticationError, ConfigError
 from empathy_bridge.retry import RetryPolicy
 from empathy_bridge.schemas import (
@@ -164,6 +165,11 @@ class XAdapter(Adapter):
     config_model: ClassVar[type[SourceConfig]] = XSourceConfig
     write_batch_size: ClassVar[int] = 100
     reply_max_length: ClassVar[int] = REPLY_MAX_LENGTH
+    #: Requests per 15-minute window by endpoint class (see ``classify_request``); the engine's
+    #: API budget starts from these and follows each answer's ``x-rate-limit-*`` headers.
+    plan_limits: ClassVar[Mapping[str, RateLimit]] = {
+        "mentions": RateLimit(450, 900.0), "search": RateLimit(450, 900.0),
+        "timeline": RateLimit(1500, 900.0), "post": RateLimit(200, 900.0)}
 
     def __init__(self, source_name: str, config: SourceConfig, secrets: Secrets, *,
                  sleep: Callable[[float], None] = time.sleep,
@@ -219,6 +225,19 @@ class XAdapter(Adapter):
             self._session(client)
             self._writer = client
         return self._writer
+
+    def http_sessions(self) -> list[requests.Session]:
+        """The tweepy clients' sessions (the engine wraps them with its API budget)."""
+        return [self.reader.session] + ([self._writer.session] if self._writer else [])
+
+    def classify_request(self, method: str, url: str) -> str:
+        """X limits each endpoint in its own window: mentions, search, timeline, post."""
+        path = url.split("?", 1)[0]
+        if method.upper() == "POST" and path.endswith("/2/tweets"):
+            return "post"
+        if path.endswith("/mentions"):
+            return "mentions"
+        return "search" if "/tweets/search/" in path else "timeline"
 
     # -- fetch ------------------------------------------------------------------------------
 
