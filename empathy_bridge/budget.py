@@ -85,7 +85,9 @@ class TokenBucket:
         #: Monotonic time until which no token is issued (0: open).
         self._closed_until = 0.0
         self.resize(limit, safety=safety)
-        self._tokens = self.capacity
+        # Start with a single probe, not a full burst: another process (a restarted daemon)
+        # may have used this window already; the first answer's headers size the bucket.
+        self._tokens = min(self.capacity, _PROBE)
 
     def resize(self, limit: RateLimit, *, safety: float = 0.9) -> None:
         """Adopt a new limit (e.g. the platform reported a different one than the plan)."""
