@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=500,
                         help="messages per analyzer call (the engine's default batch)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-cli", action="store_true",
                         help="skip timing `empathy-bridge analyze --input FILE`")
     args = parser.parse_args(argv)
@@ -140,6 +141,15 @@ def main(argv: list[str] | None = None) -> int:
             best[name] = min(best[name], time.process_time() - started)
     cli_rate = None if args.no_cli else _cli_rate(texts)
     floor = len(texts) / best[paths[0][0]]
+    if args.json:
+        rates = {name: len(texts) / best[name] for name, _ in paths}
+        if cli_rate is not None:
+            rates["CLI analyze --input"] = cli_rate
+        print(json.dumps({"texts": len(texts), "batch_size": size, "repeat": args.repeat,
+                          "msgs_per_second": {k: round(v) for k, v in rates.items()},
+                          "ratio_to_vader": {k: round(v / floor, 3) for k, v in rates.items()}},
+                         indent=2))
+        return 0
     print(f"{len(texts)} GoEmotions dev texts, batch size {size}, best of {args.repeat} runs "
           "(CPU time, one core)")
     print(f"{'path':<42}{'msgs/s':>10}{'vs VADER':>10}")

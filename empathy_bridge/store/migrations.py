@@ -111,6 +111,8 @@ def migrate(engine: Engine) -> int:
             continue
         with engine.begin() as conn:
             apply(conn)
-            conn.execute(t.schema_version.insert().values(version=number, applied_at=datetime.now(UTC)))
+            conn.execute(
+                t.schema_version.insert().values(version=number, applied_at=datetime.now(UTC))
+            )
         version = max(version, number)
     return version
