@@ -51,11 +51,11 @@ _RECONCILED = re.compile(r"reconciled \d+ in-flight writes of \S+ \((\d+) alread
 
 def counting_sandbox_class() -> type[Any]:
     """The Zendesk sandbox subclass that counts writes (imported lazily: optional adapter)."""
-    from empathy_bridge_zendesk.sandbox import ZendeskSandbox
     from werkzeug.routing import Rule
     from werkzeug.wrappers import Request, Response
 
     from empathy_bridge.sandbox import json_response
+    from empathy_bridge_zendesk.sandbox import ZendeskSandbox
 
     class CountingZendeskSandbox(ZendeskSandbox):  # type: ignore[misc]
         """Zendesk sandbox that counts writes per (ticket, field) and redundant re-writes."""

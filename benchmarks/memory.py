@@ -50,9 +50,8 @@ def _wait_ready(url: str, seconds: float) -> None:
 
 def child(url: str) -> None:
     """Run one sync against ``url`` and print the figures as JSON (runs in a fresh process)."""
-    from empathy_bridge_zendesk.sandbox import SANDBOX_FIELD_IDS, SANDBOX_TOKEN
-
     from empathy_bridge.engine import Bridge
+    from empathy_bridge_zendesk.sandbox import SANDBOX_FIELD_IDS, SANDBOX_TOKEN
 
     store = Path(tempfile.mkdtemp(prefix="eb-bench-memory-")) / "store.db"
     source = {"adapter": "zendesk", "base_url": url, "subdomain": "sandbox",

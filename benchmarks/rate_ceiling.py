@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from empathy_bridge_zendesk.sandbox import PLAN_LIMITS, ZendeskSandbox
-
 from empathy_bridge.engine import Bridge
+from empathy_bridge_zendesk.sandbox import PLAN_LIMITS, ZendeskSandbox
 
 
 def run(seconds: float, plan: str) -> dict[str, Any]:

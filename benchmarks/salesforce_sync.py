@@ -59,9 +59,8 @@ def _calls(stats: dict[str, Any]) -> tuple[int, int]:
 
 def run(records: int, seed: int) -> dict[str, Any]:
     """Run the benchmark; returns the figures."""
-    from empathy_bridge_salesforce import plugin
-
     from empathy_bridge.engine import Bridge
+    from empathy_bridge_salesforce import plugin
 
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.Process(target=_serve, args=(child, records, seed), daemon=True)

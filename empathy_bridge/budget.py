@@ -75,10 +75,17 @@ class TokenBucket:
     :param limit: the plan limit.
     :param safety: share of the limit we allow ourselves (headroom for other clients and clock
         skew between us and the platform).
+    :param probe: start with a single token until a platform answer sizes the bucket; ``False``
+        for budgets no platform reports on (e.g. a hosted analyzer's requests per minute).
     """
 
     def __init__(
-        self, limit: RateLimit, *, safety: float = 0.9, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: RateLimit,
+        *,
+        safety: float = 0.9,
+        clock: Callable[[], float] = time.monotonic,
+        probe: bool = True,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
@@ -87,7 +94,8 @@ class TokenBucket:
         self.resize(limit, safety=safety)
         # Start with a single probe, not a full burst: another process (a restarted daemon)
         # may have used this window already; the first answer's headers size the bucket.
-        self._tokens = min(self.capacity, _PROBE)
+        # A budget of our own (no platform headers to learn from) starts with its full burst.
+        self._tokens = min(self.capacity, _PROBE) if probe else self.capacity
 
     def resize(self, limit: RateLimit, *, safety: float = 0.9) -> None:
         """Adopt a new limit (e.g. the platform reported a different one than the plan)."""

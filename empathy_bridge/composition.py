@@ -254,7 +254,7 @@ def build_chain(
                     exclude=[ConfigError],
                 ),
                 per_minute=TokenBucket(
-                    RateLimit(stage.requests_per_minute, 60.0), safety=1.0, clock=clock
+                    RateLimit(stage.requests_per_minute, 60.0), safety=1.0, clock=clock, probe=False
                 )
                 if stage.requests_per_minute
                 else None,

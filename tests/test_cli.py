@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,14 @@ ENV = {"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _commands() -> None:
-    os.environ.setdefault("EMPATHY_BRIDGE_NO_AUTOLOAD", "1")
-    from empathy_bridge.cli import _register_commands
+def _commands() -> Iterator[None]:
+    # Only for registering the built-in commands: other test modules must see the real env.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMPATHY_BRIDGE_NO_AUTOLOAD", "1")
+        from empathy_bridge.cli import _register_commands
 
-    _register_commands()
+        _register_commands()
+        yield
 
 
 def invoke(*args: str, input: str | None = None) -> object:

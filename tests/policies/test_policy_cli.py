@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,14 @@ variants.warm = { template = "delay.upset.anxious", split = 0.5 }
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _commands() -> None:
-    os.environ.setdefault("EMPATHY_BRIDGE_NO_AUTOLOAD", "1")
-    from empathy_bridge.cli import _register_commands
+def _commands() -> Iterator[None]:
+    # Only while registering the built-in commands: other modules must see the real env.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMPATHY_BRIDGE_NO_AUTOLOAD", "1")
+        from empathy_bridge.cli import _register_commands
 
-    _register_commands()
+        _register_commands()
+        yield
 
 
 def invoke(*args: str, input: str | None = None) -> Result:

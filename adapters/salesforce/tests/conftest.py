@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from empathy_bridge.engine import Bridge
+from empathy_bridge.secrets import Secrets
 from empathy_bridge_salesforce import plugin
 from empathy_bridge_salesforce.adapter import SalesforceAdapter
 from empathy_bridge_salesforce.config import SalesforceConfig
 from empathy_bridge_salesforce.sandbox import DEFAULT_SESSION_ID, SalesforceSandbox
-
-from empathy_bridge.engine import Bridge
-from empathy_bridge.secrets import Secrets
 
 SandboxFactory = Callable[..., SalesforceSandbox]
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from empathy_bridge_salesforce.sandbox import DEFAULT_SESSION_ID, SalesforceSandbox
 
 from empathy_bridge.testing import AdapterConformance
+from empathy_bridge_salesforce.sandbox import DEFAULT_SESSION_ID, SalesforceSandbox
 
 
 class TestSalesforceConformance(AdapterConformance):

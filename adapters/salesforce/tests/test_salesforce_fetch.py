@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from empathy_bridge_salesforce.adapter import SalesforceAdapter
-from empathy_bridge_salesforce.client import SalesforceApiError
-from empathy_bridge_salesforce.sandbox import SalesforceSandbox
 
 from empathy_bridge.errors import ConfigError, FatalError
 from empathy_bridge.schemas import AuthorRole, Visibility
+from empathy_bridge_salesforce.adapter import SalesforceAdapter
+from empathy_bridge_salesforce.client import SalesforceApiError
+from empathy_bridge_salesforce.sandbox import SalesforceSandbox
 
 
 def all_interactions(adapter: SalesforceAdapter, cursor: str | None = None) -> list[Any]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from empathy_bridge_salesforce.sandbox import DEFAULT_SESSION_ID, SalesforceSandbox
-
 from empathy_bridge.hookspecs import hookimpl
+from empathy_bridge_salesforce.sandbox import DEFAULT_SESSION_ID, SalesforceSandbox
 
 CUSTOM = ("Sentiment__c", "Emotional_State__c", "Emotional_Intensity__c", "Empathy_Tier__c")
 # Small pages so a cycle over 450 cases takes ~25 calls and a quota can run out mid-way.

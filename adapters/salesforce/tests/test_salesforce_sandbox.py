@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 import requests
-from empathy_bridge_salesforce.sandbox import DEFAULT_SESSION_ID, SalesforceSandbox
-from empathy_bridge_salesforce.soql import SoqlError, parse_soql
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
     SalesforceMalformedRequest,
     SalesforceRefusedRequest,
 )
+
+from empathy_bridge_salesforce.sandbox import DEFAULT_SESSION_ID, SalesforceSandbox
+from empathy_bridge_salesforce.soql import SoqlError, parse_soql
 
 
 def client(sandbox: SalesforceSandbox, session_id: str = DEFAULT_SESSION_ID) -> Salesforce:

@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from empathy_bridge_salesforce.adapter import SalesforceAdapter, save_results
-from empathy_bridge_salesforce.sandbox import SalesforceSandbox
 
 from empathy_bridge.adapter import Decisions
 from empathy_bridge.errors import ConfigError
@@ -24,6 +22,8 @@ from empathy_bridge.schemas import (
     PriorityDecision,
     Tier,
 )
+from empathy_bridge_salesforce.adapter import SalesforceAdapter, save_results
+from empathy_bridge_salesforce.sandbox import SalesforceSandbox
 
 CUSTOM = ("Sentiment__c", "Emotional_State__c", "Emotional_Intensity__c", "Empathy_Tier__c")
 

@@ -16,14 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from empathy_bridge_x.adapter import XAdapter, XSourceConfig
-from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
-
 from empathy_bridge.engine import Bridge
 from empathy_bridge.secrets import Secrets
 from empathy_bridge.social.ops import SocialOps
 from empathy_bridge.social.safety import check_draft
 from empathy_bridge.social.settings import BrandSafetySettings, SocialSettings
+from empathy_bridge_x.adapter import XAdapter, XSourceConfig
+from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 
 RULES = [
     {"name": "outage-spike", "kind": "spike", "match": {"terms": ["outage", "down"]}},

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from empathy_bridge_x.adapter import XAdapter, XSourceConfig
-from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 
 from empathy_bridge.secrets import Secrets
+from empathy_bridge_x.adapter import XAdapter, XSourceConfig
+from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 
 
 @pytest.fixture

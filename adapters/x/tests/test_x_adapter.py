@@ -6,12 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
-from empathy_bridge_x.adapter import XAdapter, XCursor
-from empathy_bridge_x.api import XRequestError
-from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 
 from empathy_bridge.errors import AuthenticationError, QuotaExhaustedError
 from empathy_bridge.schemas import AuthorRole, FieldUpdate
+from empathy_bridge_x.adapter import XAdapter, XCursor
+from empathy_bridge_x.api import XRequestError
+from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 
 
 def all_ids(adapter: XAdapter, cursor: str | None = None) -> list[str]:

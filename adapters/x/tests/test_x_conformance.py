@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 
 from empathy_bridge.testing import AdapterConformance
+from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 
 
 class TestXConformance(AdapterConformance):

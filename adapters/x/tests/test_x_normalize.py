@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from empathy_bridge_x.normalize import NormalizeError, tweet_to_interaction
 
 from empathy_bridge.schemas import AuthorRole, Visibility
+from empathy_bridge_x.normalize import NormalizeError, tweet_to_interaction
 
 BRAND = "1000000000000000001"
 USERS: dict[str, dict[str, Any]] = {

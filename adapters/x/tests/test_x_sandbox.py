@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 from empathy_bridge_x.seed import BRAND_ID
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+
 from empathy_bridge_x.sandbox import SANDBOX_CREDENTIALS, XSandbox
 from empathy_bridge_x.webhooks import SIGNATURE_HEADER, crc_response, sign, verify_signature
 

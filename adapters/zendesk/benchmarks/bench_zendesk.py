@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from empathy_bridge_zendesk.sandbox import SANDBOX_FIELD_IDS, ZendeskSandbox
 
 from empathy_bridge.engine import Bridge
+from empathy_bridge_zendesk.sandbox import SANDBOX_FIELD_IDS, ZendeskSandbox
 
 WRITE_KEYS = ("PUT /api/v2/tickets/update_many.json", "GET /api/v2/job_statuses/<job_id>.json")
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from empathy_bridge_zendesk.adapter import ZendeskAdapter
-from empathy_bridge_zendesk.config import ZendeskConfig
-from empathy_bridge_zendesk.sandbox import ZendeskSandbox
 
 from empathy_bridge.engine import Bridge
 from empathy_bridge.secrets import Secrets
+from empathy_bridge_zendesk.adapter import ZendeskAdapter
+from empathy_bridge_zendesk.config import ZendeskConfig
+from empathy_bridge_zendesk.sandbox import ZendeskSandbox
 
 #: Only this distribution's plugin loads, so other adapters' state cannot break these tests.
 PLUGIN_ENV = {"EMPATHY_BRIDGE_NO_AUTOLOAD": "0", "EMPATHY_BRIDGE_PLUGINS": "zendesk"}

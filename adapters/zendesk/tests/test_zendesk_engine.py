@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import requests
-from empathy_bridge_zendesk.sandbox import ZendeskSandbox
 
 from empathy_bridge.adapter import Adapter, Decisions
 from empathy_bridge.engine import Bridge
 from empathy_bridge.hookspecs import hookimpl
 from empathy_bridge.schemas import Conversation, EmotionalContext, FieldUpdate
 from empathy_bridge.testing import AdapterConformance
+from empathy_bridge_zendesk.sandbox import ZendeskSandbox
 
 UPDATE_MANY = "PUT /api/v2/tickets/update_many.json"
 JOB_POLL = "GET /api/v2/job_statuses/<job_id>.json"

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from empathy_bridge_zendesk.adapter import ZendeskAdapter
-from empathy_bridge_zendesk.config import ZendeskConfig
-from empathy_bridge_zendesk.sandbox import ZendeskSandbox
-from empathy_bridge_zendesk.seed import BOT_USER_ID
 
 from empathy_bridge.adapter import FetchBatch
 from empathy_bridge.errors import AuthenticationError, FatalError
 from empathy_bridge.schemas import AuthorRole, Visibility
 from empathy_bridge.secrets import Secrets
 from empathy_bridge.text import MAX_STORED_CHARS
+from empathy_bridge_zendesk.adapter import ZendeskAdapter
+from empathy_bridge_zendesk.config import ZendeskConfig
+from empathy_bridge_zendesk.sandbox import ZendeskSandbox
+from empathy_bridge_zendesk.seed import BOT_USER_ID
 
 
 def _all(batches: list[FetchBatch]) -> dict[str, object]:

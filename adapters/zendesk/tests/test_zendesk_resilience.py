@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from empathy_bridge_zendesk.adapter import ZendeskAdapter
-from empathy_bridge_zendesk.sandbox import SANDBOX_FIELD_IDS, ZendeskSandbox
-
 from empathy_bridge.engine import Bridge
 from empathy_bridge.retry import RetryPolicy
+from empathy_bridge_zendesk.adapter import ZendeskAdapter
+from empathy_bridge_zendesk.sandbox import SANDBOX_FIELD_IDS, ZendeskSandbox
 
 
 def test_429_retry_after_is_honoured_by_the_retry_policy(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+
 from empathy_bridge_zendesk.sandbox import SANDBOX_TOKEN, ZendeskSandbox
 from empathy_bridge_zendesk.seed import AGENTS, BOT_USER_ID, GROUPS
 

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import requests
-from empathy_bridge_zendesk.transport import (
-    RETRY_AFTER_HEADER,
-    BaseUrlAdapter,
-    translate_api_error,
-)
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
 from empathy_bridge.adapter import ApiCallCounter
@@ -16,6 +11,11 @@ from empathy_bridge.errors import (
     FatalError,
     RetriableError,
     SkippableError,
+)
+from empathy_bridge_zendesk.transport import (
+    RETRY_AFTER_HEADER,
+    BaseUrlAdapter,
+    translate_api_error,
 )
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import pytest
+
 from empathy_bridge_zendesk.webhook import sign, verify_signature
 
 VECTORS = [

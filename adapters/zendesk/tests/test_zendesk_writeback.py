@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from empathy_bridge_zendesk.adapter import ZendeskAdapter
-from empathy_bridge_zendesk.sandbox import SANDBOX_FIELD_IDS, ZendeskSandbox
-from empathy_bridge_zendesk.writeback import build_changes, plan_ticket
-
 from empathy_bridge.adapter import Decisions
 from empathy_bridge.schemas import (
     EmotionalContext,
@@ -18,6 +14,9 @@ from empathy_bridge.schemas import (
     PriorityDecision,
     Tier,
 )
+from empathy_bridge_zendesk.adapter import ZendeskAdapter
+from empathy_bridge_zendesk.sandbox import SANDBOX_FIELD_IDS, ZendeskSandbox
+from empathy_bridge_zendesk.writeback import build_changes, plan_ticket
 
 UPDATE_MANY = "PUT /api/v2/tickets/update_many.json"
 JOB_POLL = "GET /api/v2/job_statuses/<job_id>.json"

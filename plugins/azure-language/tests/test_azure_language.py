@@ -8,13 +8,13 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from empathy_bridge_azure_language import plugin
-from empathy_bridge_azure_language.analyzer import AzureLanguageAnalyzer, AzureLanguageOptions
 
 from empathy_bridge.analyzers import HttpOptions
 from empathy_bridge.errors import AuthenticationError, RetriableError
 from empathy_bridge.retry import RetryPolicy
 from empathy_bridge.secrets import Secrets
+from empathy_bridge_azure_language import plugin
+from empathy_bridge_azure_language.analyzer import AzureLanguageAnalyzer, AzureLanguageOptions
 
 ENDPOINT = "https://acme-lang.cognitiveservices.azure.com"
 URL = f"{ENDPOINT}/language/:analyze-text"

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from empathy_bridge_google_language import plugin
 
 from empathy_bridge.retry import RetryPolicy
+from empathy_bridge_google_language import plugin
 
 URL = "https://language.googleapis.com/v1/documents:analyzeSentiment"
 KEY = "google-test-key-abcdef"

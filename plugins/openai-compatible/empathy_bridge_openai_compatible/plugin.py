@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from empathy_bridge_openai_compatible.analyzer import ANALYZER
-
 from empathy_bridge import hookimpl
 from empathy_bridge.analyzers import Analyzer
+from empathy_bridge_openai_compatible.analyzer import ANALYZER
 
 
 @hookimpl

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import respx
+
 from empathy_bridge_openai_compatible import plugin
 
 BASE = "http://127.0.0.1:11434/v1"
