@@ -25,7 +25,7 @@ from empathy_bridge.engine import Bridge
 from empathy_bridge_zendesk.sandbox import PLAN_LIMITS, ZendeskSandbox
 
 
-def run(seconds: float, plan: str) -> dict[str, Any]:
+def run(seconds: float, plan: str, settle: float = 60.0) -> dict[str, Any]:
     """Drive read calls under the budget against a rate-limited sandbox."""
     sandbox = ZendeskSandbox(records=10, rate_limits=True, plan=plan)  # type: ignore[arg-type]
     sandbox.start()
@@ -40,7 +40,7 @@ def run(seconds: float, plan: str) -> dict[str, Any]:
             # A first cycle, as the daemon runs it: it installs the plan-sized API budget on the
             # adapter's HTTP sessions (the engine does so at the start of every cycle).
             bridge.sync("zendesk")
-            time.sleep(60)  # let the sandbox's sliding window forget the cycle's calls
+            time.sleep(settle)  # let the sandbox's sliding window forget the cycle's calls
             sandbox.reset_stats()
             started = time.monotonic()
             calls = errors = 0
@@ -78,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--plan", default="team", choices=sorted(PLAN_LIMITS))
+    parser.add_argument("--settle", type=float, default=60.0,
+                        help="seconds to wait after the first cycle (the window's length)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = run(args.seconds, args.plan)
+    result = run(args.seconds, args.plan, args.settle)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
