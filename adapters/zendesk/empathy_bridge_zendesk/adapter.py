@@ -22,6 +22,7 @@ from empathy_bridge.retry import RetryPolicy
 from empathy_bridge.schemas import (
     Conversation,
     EmotionalContext,
+    EmpathyMetric,
     FieldUpdate,
     Interaction,
     Party,
@@ -204,6 +205,16 @@ class ZendeskAdapter(Adapter):
             job = self.http.get(url, f"polling job {job_id}").get("job_status") or {}
             delay = min(max(delay * 2, 0.05), 2.0)
         return job
+
+    # -- metrics ----------------------------------------------------------------------------
+
+    def push_metrics(self, metrics: Sequence[EmpathyMetric],
+                     options: Mapping[str, Any] | None = None) -> int:
+        """Write metrics broken down by organisation or customer into organisation and user
+        fields; see :mod:`empathy_bridge_zendesk.metrics_push` for the options."""
+        from empathy_bridge_zendesk import metrics_push
+
+        return metrics_push.push(self.http.put, self._await_job, self.http.url, metrics, options)
 
     # -- cases ------------------------------------------------------------------------------
 

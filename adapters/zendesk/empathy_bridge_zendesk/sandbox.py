@@ -129,6 +129,7 @@ class ZendeskSandbox(SandboxServer):
         self._fields: list[dict[str, Any]] = []
         self._jobs: dict[str, dict[str, Any]] = {}
         self._job_ids = itertools.count(1)
+        self._orgs: dict[int, dict[str, Any]] | None = None
         self._last_ts = 0
         self._rating_keys: list[tuple[str, int]] = []
         self._event_json: dict[tuple[int, bool], bytes] = {}
@@ -212,6 +213,11 @@ class ZendeskSandbox(SandboxServer):
                  methods=["GET"]),
             Rule(f"{api}/users/show_many.json", endpoint="users_show_many", methods=["GET"]),
             Rule(f"{api}/users/<int:user_id>.json", endpoint="user", methods=["GET"]),
+            Rule(f"{api}/users/update_many.json", endpoint="users_update_many", methods=["PUT"]),
+            Rule(f"{api}/organizations/<int:org_id>.json", endpoint="organization",
+                 methods=["GET"]),
+            Rule(f"{api}/organizations/update_many.json", endpoint="organizations_update_many",
+                 methods=["PUT"]),
             Rule(f"{api}/ticket_fields.json", endpoint="ticket_fields", methods=["GET", "POST"]),
             Rule(f"{api}/satisfaction_ratings.json", endpoint="ratings", methods=["GET"]),
             Rule(f"{api}/job_statuses/<job_id>.json", endpoint="job_status", methods=["GET"]),
@@ -639,6 +645,68 @@ class ZendeskSandbox(SandboxServer):
                    len(entries), "progress": 0, "message": None, "results": None,
                    "url": f"{self.url}/api/v2/job_statuses/{job_id}.json"}
             self._jobs[job_id] = {"job": job, "results": results, "polls": 0}
+        return json_response({"job_status": job})
+
+    # -- organisations and user fields (metrics push-back) ----------------------------------
+
+    def _organizations(self) -> dict[int, dict[str, Any]]:
+        """Organisations of the seeded users (built on first use, kept under the lock)."""
+        if self._orgs is None:
+            self._orgs = {}
+            for user in self.data.users.values():
+                oid = user.get("organization_id")
+                if isinstance(oid, int) and oid not in self._orgs:
+                    self._orgs[oid] = {"id": oid, "name": f"Organisation {oid}",
+                                       "organization_fields": {}}
+        return self._orgs
+
+    def on_organization(self, request: Request, org_id: int) -> Response:
+        """``GET /api/v2/organizations/{id}.json``."""
+        if (denied := self._unauthorised(request)) is not None:
+            return denied
+        with self.lock:
+            org = self._organizations().get(org_id)
+            return json_response({"organization": org}) if org else _not_found()
+
+    def on_organizations_update_many(self, request: Request) -> Response:
+        """``PUT /api/v2/organizations/update_many.json``: ``{"organizations": [...]}``."""
+        with self.lock:
+            return self._fields_update_many(request, "organizations", "organization_fields",
+                                            self._organizations())
+
+    def on_users_update_many(self, request: Request) -> Response:
+        """``PUT /api/v2/users/update_many.json``: ``{"users": [...]}``."""
+        with self.lock:
+            return self._fields_update_many(request, "users", "user_fields", self.data.users)
+
+    def _fields_update_many(self, request: Request, resource: str, attribute: str,
+                            records: dict[int, dict[str, Any]]) -> Response:
+        # Only the custom-field attribute is honoured: that is all empathy-bridge writes.
+        if (denied := self._unauthorised(request)) is not None:
+            return denied
+        body = request.get_json(silent=True)
+        entries = body.get(resource) if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            return _error("InvalidValue", f"expected {{\"{resource}\": [...]}}", 400)
+        if len(entries) > 100:
+            return _error("TooManyValues", f"You can only update up to 100 {resource} at once",
+                          400, max_count=100)
+        results = []
+        for index, entry in enumerate(entries):
+            rid = entry.get("id") if isinstance(entry, dict) else None
+            record = records.get(rid) if isinstance(rid, int) else None
+            if record is None:
+                results.append({"index": index, "id": rid, "success": False,
+                                "error": "RecordNotFound", "details": "Not found"})
+                continue
+            record.setdefault(attribute, {}).update(entry.get(attribute) or {})
+            results.append({"index": index, "id": rid, "action": "update", "success": True,
+                            "status": "Updated"})
+        job_id = f"V3-{next(self._job_ids):08x}"
+        job = {"id": job_id, "job_type": "bulk_update", "status": "queued",
+               "total": len(entries), "progress": 0, "message": None, "results": None,
+               "url": f"{self.url}/api/v2/job_statuses/{job_id}.json"}
+        self._jobs[job_id] = {"job": job, "results": results, "polls": 0}
         return json_response({"job_status": job})
 
     def on_job_status(self, request: Request, job_id: str) -> Response:
