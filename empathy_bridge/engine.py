@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from empathy_bridge.adapter import Adapter, FetchBatch, SourceConfig
 from empathy_bridge.budget import ApiBudget, install_budget
@@ -244,10 +244,6 @@ class Bridge:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def section(self, name: str, model: type[BaseModel]) -> BaseModel:
-        """A plugin config section (see :meth:`BridgeConfig.section`)."""
-        return self.config.section(name, model)
 
     # -- analysis SDK ------------------------------------------------------------------------
 
