@@ -353,16 +353,16 @@ class Bridge:
                     batch = next(batches, None)
                 if batch is None:
                     break
-                self._process_batch(adapter, batch, report)
+                self.process_batch(adapter, batch, report)
                 report.batches += 1
                 if progress:
                     progress("pulled", report.pulled, None)
                 if self.source_configs[source].writeback:
-                    self._drain(adapter, report, full_batches_only=True)
+                    self.drain(adapter, report, full_batches_only=True)
                 if max_batches is not None and report.batches >= max_batches:
                     break
             if self.source_configs[source].writeback and report.status == "ok":
-                self._drain(adapter, report, full_batches_only=False)
+                self.drain(adapter, report, full_batches_only=False)
         except QuotaExhaustedError as exc:
             report.status = "paused"
             when = f" until {exc.resume_at.isoformat()}" if exc.resume_at else ""
@@ -417,7 +417,14 @@ class Bridge:
                 )
                 (self.retry_policy.sleep or time.sleep)(wait)
 
-    def _process_batch(self, adapter: Adapter, batch: FetchBatch, report: SyncReport) -> None:
+    def process_batch(self, adapter: Adapter, batch: FetchBatch, report: SyncReport) -> None:
+        """Analyse, decide and plan one fetched batch, committing it with its cursor.
+
+        The analyses, decisions, outbox rows, dead letters and ``batch.cursor`` (if any) are
+        stored in one transaction, so a crash leaves either all of the batch or none of it.
+        Nothing is written to the platform here: call :meth:`drain` for that. This is the step
+        :meth:`sync` runs per page and the HTTP service's worker runs per group of webhook events.
+        """
         source = adapter.source_name
         store = self.store
         report.pulled += len(batch.interactions)
@@ -494,9 +501,9 @@ class Bridge:
                 if batch.cursor is not None:
                     store.set_cursor(conn, source, batch.cursor)
         report.dead_letters += len(letters)
-        self._notify_dead_letters(letters)
+        self.notify_dead_letters(letters)
 
-    def _drain(self, adapter: Adapter, report: SyncReport, *, full_batches_only: bool) -> None:
+    def drain(self, adapter: Adapter, report: SyncReport, *, full_batches_only: bool) -> None:
         """Write pending outbox rows in platform-sized batches, most urgent records first.
 
         Rows are marked ``in_flight`` in a committed transaction before the platform call, so a
@@ -626,9 +633,10 @@ class Bridge:
                 )
         report.written += len({r.update.record_id for r in ok})
         report.dead_letters += len(letters)
-        self._notify_dead_letters(letters)
+        self.notify_dead_letters(letters)
 
-    def _notify_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+    def notify_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Tell the ``empathy_bridge_on_dead_letter`` observers; an observer's failure is logged."""
         for letter in letters:
             try:
                 self.pm.hook.empathy_bridge_on_dead_letter(item=letter, config=self.config)
@@ -662,11 +670,11 @@ class Bridge:
                 # not retry it); remove it so that the batch below sees the message as new.
                 self.store.delete_dead_letters([letter.id])
                 report = SyncReport(source=letter.source)
-                self._process_batch(adapter, FetchBatch(interactions=[interaction]), report)
+                self.process_batch(adapter, FetchBatch(interactions=[interaction]), report)
                 if report.dead_letters:
                     return False  # failed at a later stage: a fresh letter says why
                 if self.source_configs[letter.source].writeback:
-                    self._drain(adapter, report, full_batches_only=False)
+                    self.drain(adapter, report, full_batches_only=False)
         except (ValidationError, SkippableError, RetriableError, PluginError):
             return False
         self.store.delete_dead_letters([letter.id])

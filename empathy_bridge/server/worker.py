@@ -1,7 +1,7 @@
 """The background worker: drains the webhook queue through the engine's own batch path.
 
 Each step takes the oldest pending events, turns them into canonical interactions, and hands
-them, grouped by source, to :meth:`Bridge._process_batch` as one :class:`FetchBatch` without a
+them, grouped by source, to :meth:`Bridge.process_batch` as one :class:`FetchBatch` without a
 cursor (the poller's cursor is untouched). That is the daemon's path: fingerprints skip
 messages already analysed, analyses, decisions and outbox rows commit together, and the outbox
 is drained with the write-back ledger's diff. A webhook and a later poll of the same change
@@ -156,7 +156,7 @@ class Worker:
             adapter = self.bridge.adapter(source)
             batch = FetchBatch(interactions=[i for _, found in items for i in found])
             try:
-                self.bridge._process_batch(adapter, batch, report)
+                self.bridge.process_batch(adapter, batch, report)
             except Exception as exc:  # a store or plugin failure: retry, then give up
                 if not isinstance(exc, EmpathyBridgeError):
                     log.exception("processing webhook events of %s failed", source)
@@ -171,15 +171,15 @@ class Worker:
             self.queue.settle_many([event.id for event, _ in items], "done")
             result.processed += len(items)
             if self.bridge.source_configs[source].writeback:
-                self._drain(source, report)
+                self.drain(source, report)
             result.reports.append(report)
         return result
 
-    def _drain(self, source: str, report: SyncReport) -> None:
+    def drain(self, source: str, report: SyncReport) -> None:
         # The events are safely analysed and their writes are in the outbox: a write failure
         # here leaves them pending for the next step or the daemon, like a sync cycle does.
         try:
-            self.bridge._drain(self.bridge.adapter(source), report, full_batches_only=False)
+            self.bridge.drain(self.bridge.adapter(source), report, full_batches_only=False)
         except QuotaExhaustedError as exc:
             report.status, report.detail = "paused", str(exc)
         except (RetriableError, FatalError) as exc:
@@ -191,4 +191,4 @@ class Worker:
         letter = self.bridge.store.add_dead_letter(
             None, source=event.source, stage="webhook", native_id=f"webhook-{event.id}",
             payload=event.payload, error=error)
-        self.bridge._notify_dead_letters([letter])
+        self.bridge.notify_dead_letters([letter])
