@@ -14,21 +14,25 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from empathy_bridge.analysis.cues import AGENT_CUE_KINDS, CUE_KINDS
 from empathy_bridge.analyzers import AnalyzerOptions, HttpAnalyzer, HttpOptions
 from empathy_bridge.schemas import Cue, EmotionalContext, EmotionalState, Interaction, Tier
 
 __all__ = ["ANALYZER", "SYSTEM_PROMPT", "ModelReading", "OpenAICompatibleAnalyzer"]
 
-SYSTEM_PROMPT = """You classify the emotional state of one customer-service message.
+# The cue kinds offered to the model are the built-in detector's own, so policies keyed on a
+# kind (SLA steps, handoff triggers) read a hosted analyzer's cues exactly like the default's.
+_CUE_KIND_LIST = ", ".join(f'"{kind}"' for kind in (*CUE_KINDS, *AGENT_CUE_KINDS))
+
+SYSTEM_PROMPT = f"""You classify the emotional state of one customer-service message.
 Answer with ONE JSON object and nothing else, with exactly these keys:
 "state": one of "frustration", "confusion", "anxiety", "disappointment", "satisfaction", "neutral";
 "states": an object giving each of those six states a score from 0 to 1;
 "sentiment": a number from -1 (very negative) to 1 (very positive);
 "intensity": a number from 0 (calm) to 1 (extreme);
 "tier": one of "calm", "concerned", "upset", "distressed", "critical";
-"cues": a list of {"kind": ..., "span": ...} where kind is one of "repeated_contact",
-"churn_threat", "human_request", "urgency", "shouting", "profanity", "confusion", "anxiety",
-"gratitude" and span is the exact words from the message;
+"cues": a list of {{"kind": ..., "span": ...}} where kind is one of {_CUE_KIND_LIST}
+and span is the exact words from the message;
 "language": the ISO 639-1 code of the message's language."""
 
 

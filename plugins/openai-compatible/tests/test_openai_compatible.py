@@ -82,3 +82,13 @@ def test_malformed_output_is_retried_once_then_falls_back(make_bridge: Any) -> N
     assert route2.call_count == 2 + 2
     assert context.analyzer != "openai_compatible"
     assert bridge.analyzer_chain.stats()["openai_compatible"].malformed == 1
+
+
+def test_prompt_offers_the_built_in_cue_kinds() -> None:
+    # Policies key on cue kinds; a hosted analyzer must name cues the way the default does.
+    from empathy_bridge.analysis.cues import AGENT_CUE_KINDS, CUE_KINDS
+    from empathy_bridge_openai_compatible.analyzer import SYSTEM_PROMPT
+
+    for kind in (*CUE_KINDS, *AGENT_CUE_KINDS):
+        assert f'"{kind}"' in SYSTEM_PROMPT
+    assert '"confusion",' not in SYSTEM_PROMPT.split('"cues"')[1]
