@@ -151,6 +151,9 @@ class Bridge:
             {name: cls for name, (cls, _) in analyzer_classes.items()},
             secrets,
         )
+        # Cross-section checks (an experiment naming a missing template...) fail here, at
+        # start-up, not on the first message that reaches them.
+        self.pm.hook.empathy_bridge_check_config(config=config)
 
     # -- construction -----------------------------------------------------------------------
 

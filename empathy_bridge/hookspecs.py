@@ -93,6 +93,19 @@ def empathy_bridge_register_settings(register: Callable[[str, type[BaseModel]], 
 
 
 @hookspec
+def empathy_bridge_check_config(config: BridgeConfig) -> None:
+    """Check what spans sections or files, once, when a :class:`~.engine.Bridge` is built.
+
+    Section models validate their own keys at load time; this hook is for what they cannot see
+    alone (an experiment naming a template of the response library, a rule naming a queue
+    defined elsewhere), so a bad config fails at start-up rather than on the first message.
+    Raise :class:`~empathy_bridge.errors.ConfigError` with a one-line message naming the key.
+
+    :param config: the loaded configuration.
+    """
+
+
+@hookspec
 def empathy_bridge_register_commands(cli: click.Group) -> None:
     """Add sub-commands to the ``empathy-bridge`` command line.
 

@@ -107,6 +107,18 @@ def library_for(config: BridgeConfig) -> ResponseLibrary:
 
 
 @hookimpl
+def empathy_bridge_check_config(config: BridgeConfig) -> None:
+    """Load a configured response library and check experiments against it, at start-up.
+
+    Nothing is loaded when neither is configured, so a plain ``analyze`` starts as fast as before.
+    """
+    if config.section("responses", ResponsesSettings).library or config.section(
+        "experiments", ExperimentsSettings
+    ).root:
+        library_for(config)
+
+
+@hookimpl
 def empathy_bridge_suggest_responses(
     interaction: Interaction,
     context: EmotionalContext,

@@ -63,6 +63,18 @@ def test_variant_templates_must_exist_in_the_library() -> None:
         check_experiments(settings, load_library())
 
 
+def test_a_missing_template_fails_when_the_bridge_is_built() -> None:
+    # Not on the first suggestion: a daemon must refuse to start with a broken experiment.
+    from empathy_bridge.engine import Bridge
+
+    config = {"store": {"url": "sqlite://"}, "experiments": {"tone": {
+        **TONE, "variants": {"control": {"template": "delay.upset", "split": 0.5},
+                             "warm": {"template": "no.such.template", "split": 0.5}}}}}
+    with pytest.raises(ConfigError, match=r"^experiments.tone.variants.warm.template: template "
+                                          r"'no.such.template' is not in the response library"):
+        Bridge.from_config(config)
+
+
 def test_assignment_is_deterministic_and_follows_the_split() -> None:
     experiment = Experiment.model_validate({**TONE, "variants": {
         "a": {"template": "t", "split": 0.2}, "b": {"template": "t", "split": 0.3},
