@@ -79,14 +79,17 @@ def run(config_path: Path, sources: tuple[str, ...]) -> None:
 @click.command()
 @_config_option
 @click.option("--customer", "customer_id", required=True, help="The customer's id at the source.")
+@click.option("--vacuum", is_flag=True,
+              help="Also rewrite the SQLite file so no earlier row version survives in free "
+              "space (locks the store while it runs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-def forget(config_path: Path, customer_id: str, as_json: bool) -> None:
+def forget(config_path: Path, customer_id: str, vacuum: bool, as_json: bool) -> None:
     """Remove a customer's derived data (interactions, analyses, decisions, write-back ledger,
     outbox, dead letters) from the store; the removal is audited without the id."""
     from empathy_bridge.daemon import forget_customer
 
     with Bridge.from_config(config_path) as bridge:
-        counts = forget_customer(bridge, customer_id)
+        counts = forget_customer(bridge, customer_id, vacuum=vacuum)
     if as_json:
         import json
 

@@ -32,16 +32,28 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def forget_customer(bridge: Bridge, customer_id: str, *, actor: str = "cli") -> dict[str, int]:
+def forget_customer(
+    bridge: Bridge, customer_id: str, *, actor: str = "cli", vacuum: bool = False
+) -> dict[str, int]:
     """Delete a customer's derived data from the store; returns counts per kind.
 
     The customer is matched on the ``customer_id`` stored with each interaction (the customer
     of the conversation), per source; their conversations are removed whole, agent replies
     included, because those quote and describe the customer.
+
+    On SQLite the deleted rows are overwritten with zeros (``secure_delete``), not only
+    unlinked. Older versions of rows that were *updated* before (a decision revised by a later
+    message) can still sit in the file's free space; ``vacuum=True`` rewrites the whole file
+    to remove those too, which holds the store's write lock for a while on a large store.
     """
     store = bridge.store
     counts = {"conversations": 0, "interactions": 0, "dead_letters": 0}
+    sqlite = store.engine.dialect.name == "sqlite"
     with store.transaction() as conn:
+        if sqlite:
+            # Without it SQLite only unlinks the freed pages: the customer's text would stay
+            # readable in the file until a VACUUM. Set per connection, before the deletes.
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
         found = conn.execute(
             select(
                 t.interactions.c.source,
@@ -79,4 +91,11 @@ def forget_customer(bridge: Bridge, customer_id: str, *, actor: str = "cli") -> 
             detail={"customer_ref": customer_reference(customer_id), **counts},
             conn=conn,
         )
+    if sqlite:
+        # The write-ahead log still holds the pages as they were before the deletes; copy the
+        # zeroed pages into the database and empty the log.
+        with store.engine.connect() as conn:
+            if vacuum:
+                conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return counts

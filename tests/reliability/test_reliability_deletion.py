@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,9 @@ def test_forget_removes_a_customers_derived_data_and_audits_it(tmp_path: Path) -
         )
         counts = forget_customer(bridge, "customer-4")
         assert counts["interactions"] == mine and counts["dead_letters"] == 1
+        # Gone from the file itself too, not only unlinked (secure_delete, VACUUM, WAL emptied).
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("f.db*"))
+        assert re.search(rb"customer-4(?![0-9])", raw) is None
         assert _rows(bridge, t.interactions, customer_id="customer-4") == 0
         assert _rows(bridge, t.interactions) == others  # nobody else's data went
         assert [d.native_id for d in bridge.store.dead_letters()] == ["y"]
@@ -162,10 +166,13 @@ def test_forget_command(tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["sync", "--config", str(path)], env=ENV).exit_code == 0
     result = runner.invoke(
-        cli, ["forget", "--config", str(path), "--customer", "customer-2", "--json"], env=ENV
+        cli, ["forget", "--config", str(path), "--customer", "customer-2", "--vacuum", "--json"],
+        env=ENV,
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["interactions"] > 0
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("f.db*"))
+    assert re.search(rb"customer-2(?![0-9])", raw) is None
     again = runner.invoke(
         cli, ["forget", "--config", str(path), "--customer", "customer-2"], env=ENV
     )
