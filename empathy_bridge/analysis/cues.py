@@ -293,35 +293,61 @@ def _trigger_index() -> tuple[dict[str, tuple[_Rule, ...]], tuple[tuple[str, _Ru
 
 _TRIGGER_WORDS, _TRIGGER_PREFIXES = _trigger_index()
 
+# prefix -> the rules it triggers, and the prefix lengths to try: a word is looked up by its first
+# n characters for each such n, instead of testing every prefix with startswith.
+_PREFIX_RULES: dict[str, tuple[_Rule, ...]] = {}
+for _prefix, _rule in _TRIGGER_PREFIXES:
+    _PREFIX_RULES[_prefix] = (*_PREFIX_RULES.get(_prefix, ()), _rule)
+_PREFIX_LENGTHS = tuple(sorted({len(prefix) for prefix in _PREFIX_RULES}))
+
 # word -> the rules it triggers (as a whole word or through a prefix), computed once per word.
 _WORD_RULES: dict[str, tuple[_Rule, ...]] = {}
 _WORD_RULES_MAX = 50_000
 
 
+# Ordinals written with digits ("6th time") have no fixed trigger word: a word ending in a digit
+# and an ordinal suffix triggers the pattern instead (casefold, as the pattern ignores case).
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+_DIGIT_ORDINAL_RULE: _Rule = ("repeated_contact", 0)
+
+
 def _rules_of(word: str) -> tuple[_Rule, ...]:
     rules = _TRIGGER_WORDS.get(word, ())
-    for prefix, rule in _TRIGGER_PREFIXES:
-        if word.startswith(prefix):
-            rules = (*rules, rule)
+    for n in _PREFIX_LENGTHS:
+        found = _PREFIX_RULES.get(word[:n]) if len(word) >= n else None
+        if found:
+            rules = (*rules, *found)
+    if (
+        len(word) >= 3
+        and word[-3].isdecimal()
+        and word[-2:].casefold() in _ORDINAL_SUFFIXES
+        and _DIGIT_ORDINAL_RULE not in rules
+    ):
+        rules = (*rules, _DIGIT_ORDINAL_RULE)
     if len(_WORD_RULES) >= _WORD_RULES_MAX:
         _WORD_RULES.clear()
     _WORD_RULES[word] = rules
     return rules
 
 
-# Ordinals written with digits ("6th time") have no fixed trigger word.
-_DIGIT_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)\b", _I)
-_CAPS_HINT = re.compile(r"[A-Z][A-Z][A-Z]")
+# Each shouting pattern runs only where its necessary condition holds: a run of capitals
+# starts with a capital and two more capitals or apostrophes; "!!" or three of "!?" contain one
+# of the four two-character pairs below. Substring tests and a one-class pattern cost much less
+# than the patterns themselves.
+_CAPS_HINT = re.compile(r"[A-Z][A-Z'][A-Z']")
 _KIND_ORDER = {kind: n for n, kind in enumerate(_PATTERNS)}
-_SHOUTING_RULES: tuple[_Rule, ...] = (("shouting", 0), ("shouting", 1))
+
+
+def _may_shout_caps(text: str) -> bool:
+    return _CAPS_HINT.search(text) is not None
+
+
+def _may_shout_marks(text: str) -> bool:
+    return "!!" in text or "?!" in text or "!?" in text or "??" in text
 
 
 def _may_shout(text: str) -> bool:
-    # Substring tests and a single-class pattern: much cheaper than one alternation.
-    return (
-        "!!" in text or "?!" in text or "!?" in text or "??" in text
-        or _CAPS_HINT.search(text) is not None
-    )
+    return _may_shout_marks(text) or _may_shout_caps(text)
 
 
 def _gated_rules(text: str) -> list[_Rule]:
@@ -338,10 +364,10 @@ def _gated_rules(text: str) -> list[_Rule]:
             found.update(rules)
     if "*" in text:  # masked swearing, "f***"
         found.add(("profanity", 0))
-    if _DIGIT_ORDINAL.search(text):
-        found.add(("repeated_contact", 0))
-    if _may_shout(text):
-        found.update(_SHOUTING_RULES)
+    if _may_shout_caps(text):
+        found.add(("shouting", 0))
+    if _may_shout_marks(text):
+        found.add(("shouting", 1))
     if not found:
         return []
     return sorted(found, key=lambda rule: (_KIND_ORDER[rule[0]], rule[1]))

@@ -232,6 +232,61 @@ def _clip(value: float) -> float:
     return 0.0 if value < 0.0 else 1.0 if value > 1.0 else value
 
 
+# Every context this module builds starts as a copy of this one. Validating each context field by
+# field costs more than the rest of the per-message work after VADER; the values computed in
+# read_batch are already of the right types and within range (probabilities, clipped scores), so
+# a copy with the fields replaced is the same model. Built with the same arguments as each copy,
+# so the copies' ``model_fields_set`` equals a validated context's.
+_TEMPLATE = EmotionalContext(
+    sentiment=0.0,
+    state=EmotionalState.NEUTRAL,
+    states={},
+    intensity=0.0,
+    tier=Tier.CALM,
+    cues=(),
+    confidence=1.0,
+    language=None,
+    truncated=False,
+    author_role=AuthorRole.CUSTOMER,
+    analyzer=ANALYZER_NAME,
+    analyzer_version=ANALYZER_VERSION,
+)
+
+
+def _context(
+    *,
+    sentiment: float,
+    state: EmotionalState,
+    states: dict[EmotionalState, float],
+    intensity: float,
+    tier: Tier,
+    cues: Sequence[Cue],
+    confidence: float,
+    language: str | None,
+    truncated: bool,
+    author_role: AuthorRole,
+) -> EmotionalContext:
+    """The context of one message; validated only where a caller's input may need it."""
+    fields = {
+        "sentiment": sentiment,
+        "state": state,
+        "states": states,
+        "intensity": intensity,
+        "tier": tier,
+        "cues": cues,
+        "confidence": confidence,
+        "language": language,
+        "truncated": truncated,
+        "author_role": author_role,
+    }
+    # Roles and cues come from callers (plugins may hand over plain values): anything but the
+    # model types goes through validation, as before.
+    if type(author_role) is AuthorRole and all(isinstance(cue, Cue) for cue in cues):
+        fields["cues"] = tuple(cues)
+        return _TEMPLATE.model_copy(update=fields)
+    return EmotionalContext(**fields, analyzer=ANALYZER_NAME, analyzer_version=ANALYZER_VERSION)
+
+
 def read_batch(
     texts: Sequence[str],
     roles: Sequence[AuthorRole],
@@ -248,11 +303,12 @@ def read_batch(
         finds no letters to go on (the text decides whether we can read it).
     """
     model = load_model()
-    reading: list[str] = []
-    for text, role, found in zip(texts, roles, cues, strict=True):
-        # Agents' apologies and empathy statements are not the writer's own emotion.
-        reading.append(text if role is AuthorRole.CUSTOMER else _mask(text, found))
-    prepared = [model_text(t) for t in reading]
+    customer = AuthorRole.CUSTOMER
+    # Agents' apologies and empathy statements are not the writer's own emotion.
+    reading = [
+        text if role is customer or not found else _mask(text, found)
+        for text, role, found in zip(texts, roles, cues, strict=True)
+    ]
     word_lists = [model_tokens(t) for t in reading]
     dense = vader_features(reading)
     out = model.predict(hash_words(word_lists, model.n_features), dense)
@@ -305,7 +361,7 @@ def read_batch(
                 intensity = _clip(0.25 * abs(sentiment) + boost)
             else:
                 compound = compounds[i]
-                if language is None and prepared[i] != text:
+                if language is None and model_text(text) != text:
                     # No letters, but emoji: read them through their descriptions.
                     state = _emoji_state(words, compound)
                     top = 0.5 + 0.5 * abs(compound) if state is not EmotionalState.NEUTRAL else 0.5
@@ -334,7 +390,7 @@ def read_batch(
                     intensity = _clip(0.25 * abs(sentiment) + boost)
             tier = tier_for(state, intensity, kinds)
         contexts.append(
-            EmotionalContext(
+            _context(
                 sentiment=max(-1.0, min(1.0, sentiment)),
                 state=state,
                 states=states,  # softmax outputs: already within 0..1
@@ -343,10 +399,8 @@ def read_batch(
                 cues=found,
                 confidence=_clip(confidence),
                 language=language,
-                truncated=truncated[i],
+                truncated=bool(truncated[i]),
                 author_role=role,
-                analyzer=ANALYZER_NAME,
-                analyzer_version=ANALYZER_VERSION,
             )
         )
     return contexts
