@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import chain
 
 from empathy_bridge.analysis.prepare import model_tokens
 from empathy_bridge.schemas import Cue
@@ -300,8 +301,19 @@ for _prefix, _rule in _TRIGGER_PREFIXES:
     _PREFIX_RULES[_prefix] = (*_PREFIX_RULES.get(_prefix, ()), _rule)
 _PREFIX_LENGTHS = tuple(sorted({len(prefix) for prefix in _PREFIX_RULES}))
 
-# word -> the rules it triggers (as a whole word or through a prefix), computed once per word.
-_WORD_RULES: dict[str, tuple[_Rule, ...]] = {}
+
+class _RuleMemo(dict[str, tuple[_Rule, ...]]):
+    """word -> the rules it triggers (as a whole word or through a prefix), computed once per word.
+
+    A dict with ``__missing__``, so the gate looks a message's words up in C and drops into
+    Python only for a word it has not seen.
+    """
+
+    def __missing__(self, word: str) -> tuple[_Rule, ...]:
+        return _rules_of(word)
+
+
+_WORD_RULES = _RuleMemo()
 _WORD_RULES_MAX = 50_000
 
 
@@ -335,7 +347,13 @@ def _rules_of(word: str) -> tuple[_Rule, ...]:
 # of the four two-character pairs below. Substring tests and a one-class pattern cost much less
 # than the patterns themselves.
 _CAPS_HINT = re.compile(r"[A-Z][A-Z'][A-Z']")
-_KIND_ORDER = {kind: n for n, kind in enumerate(_PATTERNS)}
+# Rules run in kind then pattern order.
+_RULE_ORDER: dict[_Rule, int] = {
+    rule: n
+    for n, rule in enumerate(
+        (kind, k) for kind, patterns in _PATTERNS.items() for k in range(len(patterns))
+    )
+}
 
 
 def _may_shout_caps(text: str) -> bool:
@@ -352,16 +370,9 @@ def _may_shout(text: str) -> bool:
 
 def _gated_rules(text: str) -> list[_Rule]:
     """The customer patterns worth running on ``text``, in kind then pattern order."""
-    found: set[_Rule] = set()
     # The model's tokens (memoised for the analyzer that runs next) are the \b-delimited
     # words the patterns see, lower-cased.
-    known = _WORD_RULES.get
-    for word in model_tokens(text):
-        rules = known(word)
-        if rules is None:
-            rules = _rules_of(word)
-        if rules:
-            found.update(rules)
+    found = set(chain.from_iterable(map(_WORD_RULES.__getitem__, model_tokens(text))))
     if "*" in text:  # masked swearing, "f***"
         found.add(("profanity", 0))
     if _may_shout_caps(text):
@@ -370,7 +381,7 @@ def _gated_rules(text: str) -> list[_Rule]:
         found.add(("shouting", 1))
     if not found:
         return []
-    return sorted(found, key=lambda rule: (_KIND_ORDER[rule[0]], rule[1]))
+    return sorted(found, key=_RULE_ORDER.__getitem__)
 
 
 def _gated_kinds(text: str) -> list[str]:

@@ -88,6 +88,7 @@ _STOPWORDS: dict[str, frozenset[str]] = {
 
 
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
+_ASCII_LETTER_BYTES = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
 _NON_ASCII_LETTER = re.compile(r"[^\x00-\x7f]")
 _RANGE_STARTS = [low for low, _, _, _ in _RANGES_SORTED]
 
@@ -95,7 +96,10 @@ _RANGE_STARTS = [low for low, _, _, _ in _RANGES_SORTED]
 def _script_counts(text: str) -> dict[str, int]:
     head = text[:_SCAN_CHARS]
     counts: dict[str, int] = {}
-    ascii_letters = len(_ASCII_LETTER.findall(head))
+    # UTF-8 encodes every non-ASCII character with bytes >= 0x80, so deleting the ASCII letter
+    # bytes removes exactly one byte per ASCII letter, without a Python object per letter.
+    raw = head.encode("utf-8", "surrogatepass")
+    ascii_letters = len(raw) - len(raw.translate(None, _ASCII_LETTER_BYTES))
     if ascii_letters:
         counts["Latn"] = ascii_letters
     # Only the non-ASCII characters need a range look-up (usually a few accents or emoji).

@@ -39,24 +39,19 @@ _TOKENS_MAX = 2048
 _TOKENS_MAX_CHARS = 1000
 
 
-class _TokenMemo:
-    def __init__(self) -> None:
-        self.young: dict[str, list[str]] = {}
-        self.old: dict[str, list[str]] = {}
-
-    def get(self, text: str) -> list[str]:
-        found = self.young.get(text)
-        if found is None:
-            found = self.old.get(text)
-            if found is None:
-                found = tokens(model_text(text))
-            if len(self.young) >= _TOKENS_MAX:
-                self.old, self.young = self.young, {}
-            self.young[text] = found
-        return found
+_young: dict[str, list[str]] = {}
+_old: dict[str, list[str]] = {}
 
 
-_MEMO = _TokenMemo()
+def _remember(text: str) -> list[str]:
+    global _young, _old
+    found = _old.get(text)
+    if found is None:
+        found = tokens(model_text(text))
+    if len(_young) >= _TOKENS_MAX:
+        _old, _young = _young, {}
+    _young[text] = found
+    return found
 
 
 def model_tokens(text: str) -> list[str]:
@@ -66,4 +61,5 @@ def model_tokens(text: str) -> list[str]:
     """
     if len(text) > _TOKENS_MAX_CHARS:
         return tokens(model_text(text))
-    return _MEMO.get(text)
+    found = _young.get(text)
+    return _remember(text) if found is None else found

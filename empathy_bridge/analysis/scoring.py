@@ -36,6 +36,7 @@ import bisect
 import math
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 from empathy_bridge.analysis.cues import CUE_WEIGHTS, detect_cues
 from empathy_bridge.analysis.hashing import hash_words
@@ -224,8 +225,9 @@ def _cue_shift(
     exp = [math.exp(z - top) for z in logits]
     total = sum(exp)
     shifted = [e / total for e in exp]
-    decision = max(range(len(probs)), key=lambda k: logits[k] + offsets[k])
-    return decision, shifted
+    scores = [z + b for z, b in zip(logits, offsets, strict=True)]
+    # index(max) is the first maximum, like max(range(...), key=...).
+    return scores.index(max(scores)), shifted
 
 
 def _clip(value: float) -> float:
@@ -253,35 +255,14 @@ _TEMPLATE = EmotionalContext(
 )
 
 
-def _context(
-    *,
-    sentiment: float,
-    state: EmotionalState,
-    states: dict[EmotionalState, float],
-    intensity: float,
-    tier: Tier,
-    cues: Sequence[Cue],
-    confidence: float,
-    language: str | None,
-    truncated: bool,
-    author_role: AuthorRole,
-) -> EmotionalContext:
-    """The context of one message; validated only where a caller's input may need it."""
-    fields = {
-        "sentiment": sentiment,
-        "state": state,
-        "states": states,
-        "intensity": intensity,
-        "tier": tier,
-        "cues": cues,
-        "confidence": confidence,
-        "language": language,
-        "truncated": truncated,
-        "author_role": author_role,
-    }
+def _context(fields: dict[str, Any]) -> EmotionalContext:
+    """The context with ``fields``; validated only where a caller's input may need it."""
     # Roles and cues come from callers (plugins may hand over plain values): anything but the
     # model types goes through validation, as before.
-    if type(author_role) is AuthorRole and all(isinstance(cue, Cue) for cue in cues):
+    cues = fields["cues"]
+    if type(fields["author_role"]) is AuthorRole and (
+        not cues or all(isinstance(cue, Cue) for cue in cues)
+    ):
         fields["cues"] = tuple(cues)
         return _TEMPLATE.model_copy(update=fields)
     return EmotionalContext(**fields, analyzer=ANALYZER_NAME, analyzer_version=ANALYZER_VERSION)
@@ -389,20 +370,19 @@ def read_batch(
                 else:
                     intensity = _clip(0.25 * abs(sentiment) + boost)
             tier = tier_for(state, intensity, kinds)
-        contexts.append(
-            _context(
-                sentiment=max(-1.0, min(1.0, sentiment)),
-                state=state,
-                states=states,  # softmax outputs: already within 0..1
-                intensity=intensity,
-                tier=tier,
-                cues=found,
-                confidence=_clip(confidence),
-                language=language,
-                truncated=bool(truncated[i]),
-                author_role=role,
-            )
-        )
+        fields = {
+            "sentiment": -1.0 if sentiment < -1.0 else 1.0 if sentiment > 1.0 else sentiment,
+            "state": state,
+            "states": states,  # softmax outputs: already within 0..1
+            "intensity": intensity,
+            "tier": tier,
+            "cues": found,
+            "confidence": 0.0 if confidence < 0.0 else 1.0 if confidence > 1.0 else confidence,
+            "language": language,
+            "truncated": bool(truncated[i]),
+            "author_role": role,
+        }
+        contexts.append(_context(fields))
     return contexts
 
 
