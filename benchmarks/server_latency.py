@@ -263,7 +263,7 @@ def _server_side(url: str, route: str) -> dict[str, Any]:
 
 def _wait_processed(config: Path, ids: list[int], timeout: float) -> dict[str, int]:
     with Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
-        queue = EventQueue(bridge.store)
+        queue = EventQueue.open(bridge)
         deadline = time.monotonic() + timeout
         while True:
             statuses = [str((queue.get(i) or {}).get("status")) for i in ids]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -24,8 +24,11 @@ from empathy_bridge.server.context import ServiceContext, context
 from empathy_bridge.server.models import HealthResponse
 from empathy_bridge.server.observability import MetricsMiddleware
 from empathy_bridge.server.problems import BodyLimitMiddleware, Problem, install_handlers
+from empathy_bridge.server.queue import EventQueue
 from empathy_bridge.server.settings import ServerSettings
 from empathy_bridge.server.worker import Worker
+from empathy_bridge.server.worker_process import WorkerProcess
+from empathy_bridge.server.writer import QueueWriter
 
 __all__ = ["create_app", "openapi_document", "render_openapi"]
 
@@ -33,32 +36,53 @@ API_VERSION = "1"
 
 Ctx = Annotated[ServiceContext, Depends(context)]
 
+#: Where the webhook worker runs (``[server] worker``).
+WorkerMode = Literal["process", "thread"]
+
 
 def create_app(bridge: Bridge | None = None, *, start_worker: bool = True,
-               close_bridge: bool = False) -> FastAPI:
+               close_bridge: bool = False, worker: WorkerMode | None = None) -> FastAPI:
     """The service around ``bridge`` (``None`` builds a spec-only app for the OpenAPI export).
 
-    :param start_worker: run the webhook worker in a background thread during the lifespan
-        (tests may pass ``False`` and call ``app.state.empathy_bridge.worker.step()``).
+    :param start_worker: run the webhook worker during the lifespan (tests may pass ``False``
+        and call ``app.state.empathy_bridge.worker.step()``).
     :param close_bridge: close the bridge when the app shuts down (the CLI owns it this way).
+    :param worker: ``"process"`` or ``"thread"``; default ``[server] worker``. A bridge built
+        without a configuration file cannot start a worker process and uses a thread.
     """
     settings = (bridge.config.section("server", ServerSettings) if bridge is not None
                 else ServerSettings())
     ctx = ServiceContext(settings=settings, bridge=bridge)
+    config_path = bridge.config.path if bridge is not None else None
+    mode = worker or settings.worker
     if bridge is not None:
-        ctx.worker = Worker(bridge, batch=settings.worker_batch,
+        ctx.events = EventQueue.open(bridge)
+        ctx.writer = QueueWriter(ctx.events)
+        ctx.worker = Worker(bridge, ctx.events, batch=settings.worker_batch,
                             idle_seconds=settings.worker_idle_seconds,
                             duty_cycle=settings.worker_duty_cycle)
+        if mode == "process" and config_path is not None and start_worker:
+            ctx.worker_process = WorkerProcess(config_path)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if ctx.worker is not None and start_worker:
+        if ctx.writer is not None:
+            ctx.writer.start()
+        if ctx.worker_process is not None:
+            ctx.worker_process.start()
+        elif ctx.worker is not None and start_worker:
             ctx.worker.start()
         try:
             yield
         finally:
-            if ctx.worker is not None:
+            if ctx.worker_process is not None:
+                await run_in_threadpool(ctx.worker_process.stop)
+            elif ctx.worker is not None:
                 await run_in_threadpool(ctx.worker.stop)
+            if ctx.writer is not None:
+                await run_in_threadpool(ctx.writer.stop)
+            if ctx.events is not None:
+                ctx.events.close()
             if bridge is not None and close_bridge:
                 bridge.close()
 
@@ -101,6 +125,8 @@ def _add_operational_routes(app: FastAPI) -> None:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:
             return _health(503, f"store unreachable: {type(exc).__name__}")
+        if ctx.worker_process is not None and not ctx.worker_process.running:
+            return _health(503, "the webhook worker process is not running")
         return _health(200, "")
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -51,11 +52,15 @@ def serve(config_path: Path | None, host: str | None, port: int | None, print_op
 
     bridge = Bridge.from_config(config_path)
     settings = bridge.config.section("server", ServerSettings)
-    # The webhook worker is CPU-bound Python in the same process as the event loop: a short
-    # GIL switch interval hands the GIL back to request handling sooner (p99 of the answers).
-    sys.setswitchinterval(settings.gil_switch_interval)
+    if settings.worker == "thread":
+        # The webhook worker is CPU-bound Python in the same process as the event loop: a
+        # short GIL switch interval hands the GIL back to request handling sooner.
+        sys.setswitchinterval(settings.gil_switch_interval)
     bridge.store  # noqa: B018 - open and migrate the store before accepting traffic
     app = create_app(bridge, close_bridge=True)
+    # Everything loaded so far (models, plugins, schemas) lives as long as the process: out of
+    # the collector's sight, full collections stay short pauses for the event loop.
+    gc.freeze()
     trusted = ",".join(settings.trusted_proxies) or "127.0.0.1"
     uvicorn.run(app, host=host or settings.host, port=settings.port if port is None else port,
                 proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=trusted,

@@ -20,6 +20,8 @@ from empathy_bridge.server.problems import ProblemError
 from empathy_bridge.server.queue import EventQueue
 from empathy_bridge.server.settings import ServerSettings
 from empathy_bridge.server.worker import Worker
+from empathy_bridge.server.worker_process import WorkerProcess
+from empathy_bridge.server.writer import QueueWriter
 
 __all__ = ["Caller", "ServiceContext", "context", "require_key"]
 
@@ -30,12 +32,17 @@ class ServiceContext:
 
     settings: ServerSettings
     bridge: Bridge | None = None
+    #: The webhook queue (opened with the bridge), its writer thread and the worker in this
+    #: process (a thread, or stepped by tests); ``worker_process`` when it runs apart.
+    events: EventQueue | None = None
+    writer: QueueWriter | None = None
     worker: Worker | None = None
+    worker_process: WorkerProcess | None = None
     metrics: Metrics = field(init=False)
     batcher: AnalyzeBatcher = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metrics = Metrics(lambda: self.bridge)
+        self.metrics = Metrics(lambda: self.bridge, lambda: self.events)
         self.batcher = AnalyzeBatcher(lambda texts, **fields: self.require_bridge().analyze_many(
             texts, **fields))
 
@@ -52,8 +59,23 @@ class ServiceContext:
 
     @property
     def queue(self) -> EventQueue:
-        """The webhook event queue."""
-        return EventQueue(self.require_bridge().store)
+        """The webhook event queue, or a 503 problem when the app has no configuration."""
+        if self.events is None:
+            raise ProblemError(503, "this app was built without a configuration")
+        return self.events
+
+    def require_writer(self) -> QueueWriter:
+        """The queue's writer thread, or a 503 problem when the app has no configuration."""
+        if self.writer is None:
+            raise ProblemError(503, "this app was built without a configuration")
+        return self.writer
+
+    def notify_worker(self) -> None:
+        """Wake whichever worker runs: an event was queued."""
+        if self.worker_process is not None:
+            self.worker_process.notify()
+        elif self.worker is not None:
+            self.worker.notify()
 
     def tenant_sources(self, tenant: str) -> list[str]:
         """Names of the configured sources that belong to ``tenant``."""

@@ -25,8 +25,10 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 class _StoreCollector(Collector):
     """Outbox depth, dead letters, webhook queue and quota state, read from the store."""
 
-    def __init__(self, bridge: Callable[[], Bridge | None]) -> None:
+    def __init__(self, bridge: Callable[[], Bridge | None],
+                 events: Callable[[], EventQueue | None]) -> None:
         self._bridge = bridge
+        self._events = events
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         bridge = self._bridge()
@@ -49,7 +51,8 @@ class _StoreCollector(Collector):
                               else 0.0)
         queue = GaugeMetricFamily("empathy_bridge_webhook_events",
                                   "Webhook events in the queue by status", labels=["status"])
-        counts = EventQueue(store).counts()
+        events = self._events()
+        counts = events.counts() if events is not None else {}
         for status in ("pending", "done", "failed"):
             queue.add_metric([status], counts.get(status, 0))
         yield outbox
@@ -61,7 +64,8 @@ class _StoreCollector(Collector):
 class Metrics:
     """The registry and the instruments of one app."""
 
-    def __init__(self, bridge: Callable[[], Bridge | None]) -> None:
+    def __init__(self, bridge: Callable[[], Bridge | None],
+                 events: Callable[[], EventQueue | None] = lambda: None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("empathy_bridge_http_requests", "HTTP requests handled",
                                 ["method", "route", "status"], registry=self.registry)
@@ -70,7 +74,7 @@ class Metrics:
                                  buckets=_BUCKETS, registry=self.registry)
         self.webhooks = Counter("empathy_bridge_webhooks", "Webhook deliveries by outcome",
                                 ["platform", "outcome"], registry=self.registry)
-        self.registry.register(_StoreCollector(bridge))
+        self.registry.register(_StoreCollector(bridge, events))
 
 
 class MetricsMiddleware:

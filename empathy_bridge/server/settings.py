@@ -6,6 +6,8 @@ secrets-file entries) that hold them.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["ServerSettings"]
@@ -30,19 +32,37 @@ class ServerSettings(BaseModel):
         default=86_400, ge=60,
         description="How long signatures of X deliveries (which carry no timestamp) are kept "
                     "to refuse replays.")
+    queue_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the webhook queue. Empty: a SQLite file next to a "
+                    "SQLite store (<store>-webhooks.db), else the store itself.")
+    queue_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="SQLite `synchronous` of a SQLite queue: FULL fsyncs each commit before "
+                    "the 202 (an acknowledged event survives a power cut); NORMAL survives a "
+                    "killed process but not power loss.")
+    worker: Literal["process", "thread"] = Field(
+        default="process",
+        description="Where `serve` runs the webhook worker: its own process (its CPU work and "
+                    "garbage collection never pause request handling) or a thread of the "
+                    "server process.")
+    worker_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="Niceness added to the worker process, so that answering requests gets "
+                    "the CPU first on a busy machine; the queue absorbs bursts.")
     worker_batch: int = Field(
-        default=5, ge=1, le=1000,
-        description="Queued webhook events processed per worker step. Small steps keep the "
-                    "store's write lock free for new deliveries (SQLite has one writer).")
+        default=50, ge=1, le=1000,
+        description="Queued webhook events processed per worker step (one analysis batch and "
+                    "one store transaction).")
     worker_duty_cycle: float = Field(
         default=0.5, gt=0, le=1,
-        description="Most of the wall time the webhook worker may spend processing; it pauses "
-                    "in between so that answering requests keeps the CPU (1 = never pause).")
+        description="Thread worker only: most of the wall time it may spend processing; it "
+                    "pauses in between so that request handling gets the GIL (1 = never pause).")
     worker_idle_seconds: float = Field(default=0.2, gt=0, le=60,
                                        description="How long the worker sleeps when idle.")
     gil_switch_interval: float = Field(
         default=0.0005, gt=0, le=0.1,
-        description="sys.setswitchinterval for `serve`: how soon the webhook worker thread "
+        description="sys.setswitchinterval for `serve` with a thread worker: how soon it "
                     "yields the GIL to request handling (Python's default is 0.005).")
     zendesk_secret_env: str = Field(
         default="ZENDESK_WEBHOOK_SECRET",

@@ -2,7 +2,8 @@
 
 A delivery is verified (signature in constant time, timestamp freshness, replay cache), read
 into canonical interactions to refuse unreadable bodies at once, then durably queued; the
-answer (202) goes out as soon as the queue row is committed. The worker does the rest.
+answer (202) goes out as soon as the queue row is committed (by the queue writer thread,
+:mod:`empathy_bridge.server.writer`). The worker does the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from empathy_bridge import signatures as sig
 from empathy_bridge.errors import ConfigError, SkippableError
@@ -21,7 +21,7 @@ from empathy_bridge.server.context import ServiceContext, context
 from empathy_bridge.server.events import interactions_from_event
 from empathy_bridge.server.models import WebhookAccepted
 from empathy_bridge.server.problems import Problem, ProblemError
-from empathy_bridge.server.queue import ReplayError, replay_digest
+from empathy_bridge.server.queue import NewEvent, ReplayError, replay_digest
 
 __all__ = ["router"]
 
@@ -94,17 +94,14 @@ async def _accept(ctx: ServiceContext, platform: str, source: str, body: bytes,
         ctx.metrics.webhooks.labels(platform, "bad_body").inc()
         raise ProblemError(400, "the body is not UTF-8 JSON", slug="bad-body") from None
     bridge = ctx.require_bridge()
-
-    def enqueue() -> int:
+    try:
         # Read it now, so that an unreadable body gets a 422 instead of a silent dead letter.
         interactions_from_event(platform, source, payload, bridge.adapter(source))
-        return ctx.queue.enqueue(
+        # One writer thread commits concurrent deliveries together (server.writer); the
+        # answer waits for the commit.
+        event_id = await ctx.require_writer().enqueue(NewEvent(
             platform=platform, source=source, tenant=bridge.source_configs[source].tenant,
-            payload=text, replay_key=replay_digest(signature, body),
-            replay_until=replay_until)
-
-    try:
-        event_id = await run_in_threadpool(enqueue)
+            payload=text, replay_key=replay_digest(signature, body), replay_until=replay_until))
     except SkippableError as exc:
         ctx.metrics.webhooks.labels(platform, "unreadable").inc()
         raise ProblemError(422, str(exc), slug="unreadable-event") from None
@@ -115,8 +112,7 @@ async def _accept(ctx: ServiceContext, platform: str, source: str, body: bytes,
         raise ProblemError(409, "replayed delivery: this signature was accepted before",
                            slug="replay") from None
     ctx.metrics.webhooks.labels(platform, "queued").inc()
-    if ctx.worker is not None:
-        ctx.worker.notify()
+    ctx.notify_worker()
     return WebhookAccepted(event_id=event_id, source=source)
 
 

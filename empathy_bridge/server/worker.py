@@ -52,17 +52,19 @@ class StepResult:
 
 
 class Worker:
-    """Processes queued webhook events in a background thread (or step by step in tests).
+    """Processes queued webhook events: :meth:`run` in the worker process, :meth:`start` in a
+    background thread, or :meth:`step` by step in tests.
 
+    :param queue: the webhook queue (:meth:`EventQueue.open`).
     :param batch: events taken per step.
     :param idle_seconds: sleep between polls of an empty queue (an enqueue wakes it at once).
     :param duty_cycle: most of the wall time spent processing (1: never pause).
     """
 
-    def __init__(self, bridge: Bridge, *, batch: int = 5, idle_seconds: float = 0.2,
-                 duty_cycle: float = 1.0) -> None:
+    def __init__(self, bridge: Bridge, queue: EventQueue, *, batch: int = 50,
+                 idle_seconds: float = 0.2, duty_cycle: float = 1.0) -> None:
         self.bridge = bridge
-        self.queue = EventQueue(bridge.store)
+        self.queue = queue
         self.batch = batch
         self.idle_seconds = idle_seconds
         self.duty_cycle = duty_cycle
@@ -79,14 +81,18 @@ class Worker:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="empathy-bridge-webhooks",
+        self._thread = threading.Thread(target=self.run, name="empathy-bridge-webhooks",
                                         daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the current step and stop; pending events stay queued for the next start."""
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to return after the current step (safe from a signal handler)."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the current step and stop; pending events stay queued for the next start."""
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -100,7 +106,8 @@ class Worker:
         """Whether the background thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Process the queue until :meth:`request_stop` (blocking)."""
         next_prune = 0.0
         while not self._stop.is_set():
             if time.monotonic() >= next_prune:

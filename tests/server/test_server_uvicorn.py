@@ -109,7 +109,7 @@ def _signed(n: int) -> tuple[bytes, dict[str, str]]:
 
 def _wait_done(config: Path, ids: list[int]) -> dict[int, str]:
     with Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
-        queue = EventQueue(bridge.store)
+        queue = EventQueue.open(bridge)
         deadline = time.monotonic() + 60
         while True:
             states = {i: str((queue.get(i) or {}).get("status")) for i in ids}

@@ -52,7 +52,7 @@ def test_zendesk_webhook_is_queued_then_processed_into_the_outbox(
     response = zendesk_post(client, trigger_body())
     assert response.status_code == 202, response.text
     event_id = response.json()["event_id"]
-    queue = EventQueue(bridge.store)
+    queue = EventQueue.open(bridge)
     # Answered as soon as it is durably queued: nothing processed yet.
     assert queue.get(event_id)["status"] == "pending"  # type: ignore[index]
     assert bridge.store.count("analyses") == 0
@@ -105,7 +105,7 @@ def test_tampered_body_is_refused(client: TestClient, bridge: Bridge) -> None:
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("/signature")
-    assert EventQueue(bridge.store).counts() == {}
+    assert EventQueue.open(bridge).counts() == {}
 
 
 def test_wrong_secret_and_missing_headers_are_refused(client: TestClient) -> None:
@@ -131,7 +131,7 @@ def test_replayed_delivery_is_refused_and_queued_once(client: TestClient,
     assert client.post("/webhooks/zendesk", content=raw, headers=headers).status_code == 202
     again = client.post("/webhooks/zendesk", content=raw, headers=headers)
     assert again.status_code == 409 and again.json()["type"].endswith("/replay")
-    assert EventQueue(bridge.store).counts() == {"pending": 1}
+    assert EventQueue.open(bridge).counts() == {"pending": 1}
 
 
 def test_bad_and_unreadable_bodies(client: TestClient) -> None:
@@ -231,7 +231,7 @@ def test_event_that_fails_later_becomes_a_dead_letter(client: TestClient, app: F
 def test_prune_drops_expired_replay_entries_and_old_processed_events(bridge: Bridge) -> None:
     from empathy_bridge.server.queue import ReplayError
 
-    queue = EventQueue(bridge.store)
+    queue = EventQueue.open(bridge)
     past = datetime.now(UTC) - timedelta(seconds=1)
     kept = queue.enqueue(platform="x", source="desk_a", tenant="acme", payload="{}",
                          replay_key="fresh", replay_until=datetime.now(UTC) + timedelta(hours=1))
@@ -272,7 +272,7 @@ def test_event_retried_then_given_up_when_processing_keeps_failing(
         for _ in range(MAX_ATTEMPTS - 1):
             assert worker.step().retried == 1
         assert worker.step().failed == 1
-        assert EventQueue(bridge.store).counts() == {"failed": 1}
+        assert EventQueue.open(bridge).counts() == {"failed": 1}
         [letter] = bridge.store.dead_letters("desk_a")
         assert letter.stage == "webhook" and "gave up after" in letter.error
     finally:
