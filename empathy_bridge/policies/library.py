@@ -124,8 +124,10 @@ class ResponseLibrary(BaseModel):
         return [(s, t) for _, s in sorted(self.scenarios.items()) for t in s.templates]
 
 
+@lru_cache(maxsize=1)
 def builtin_library_dir() -> Path:
     """The folder of the shipped library."""
+    # Cached: resolving a package resource costs more than a whole reply suggestion.
     return Path(str(resources.files("empathy_bridge.policies").joinpath("responses")))
 
 
@@ -203,6 +205,13 @@ def _stamp(folder: Path) -> float:
     return max(times, default=0.0)
 
 
+@lru_cache(maxsize=1)
+def _builtin_stamp() -> float:
+    # The shipped files are part of the installed package and do not change while it runs;
+    # stamping them once spares a folder scan per conversation. User folders are re-stamped.
+    return _stamp(builtin_library_dir())
+
+
 def load_library(
     folder: str | Path | None = None, *, base_dir: Path | None = None, replace_builtin: bool = False
 ) -> ResponseLibrary:
@@ -210,10 +219,13 @@ def load_library(
 
     :raises ResponseLibraryError: with one line naming the file and template at fault.
     """
-    folders: list[Path] = [] if replace_builtin and folder else [builtin_library_dir()]
+    stamped: list[tuple[str, float]] = []
+    if not (replace_builtin and folder):
+        stamped.append((str(builtin_library_dir()), _builtin_stamp()))
     if folder:
         path = Path(folder)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        folders.append(path.resolve())
-    return _cached(tuple((str(f), _stamp(f)) for f in folders))
+        path = path.resolve()
+        stamped.append((str(path), _stamp(path)))
+    return _cached(tuple(stamped))

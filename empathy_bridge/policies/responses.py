@@ -54,7 +54,9 @@ def detect_scenarios(text: str, library: ResponseLibrary) -> list[ScenarioMatch]
     lowered = text.lower()
     matches = []
     for scenario in library.scenarios.values():
-        hits = tuple(k for k in scenario.keywords if _keyword(k).search(lowered))
+        # The substring test is a cheap necessary condition; the pattern adds word boundaries.
+        hits = tuple(k for k in scenario.keywords
+                     if k.lower() in lowered and _keyword(k).search(lowered))
         if hits:
             matches.append(ScenarioMatch(scenario, hits))
     return sorted(matches, key=lambda m: (-len(m.keywords), m.scenario.scenario))
@@ -71,17 +73,47 @@ def _state_fit(context: EmotionalContext, template: ReplyTemplate) -> float:
     return 1.0 if context.state in template.states else 0.0
 
 
+@lru_cache(maxsize=1024)
+def _listening(opening: str) -> tuple[str, ...]:
+    # Templates are few and fixed: find their active-listening markers once, not per message.
+    return tuple(m for m in empathy_markers(opening) if m in _LISTENING)
+
+
+@dataclass(frozen=True)
+class _Fill:
+    """What a template is filled with for one message, extracted once for all its candidates."""
+
+    name: str | None
+    phrase: str | None
+    quote: str
+    brand: str
+
+    @classmethod
+    def of(cls, interaction: Interaction, context: EmotionalContext,
+           conversation: Conversation, settings: ResponsesSettings) -> _Fill:
+        sentence = key_sentence(interaction.text, context.cues)
+        return cls(
+            name=first_name(interaction.customer or conversation.customer or interaction.author),
+            phrase=key_phrase(interaction.text),
+            quote=shorten(sentence or interaction.text, 140).rstrip(".!? "),
+            brand=settings.brand,
+        )
+
+
 def render(template: ReplyTemplate, scenario: Scenario, interaction: Interaction,
            context: EmotionalContext, conversation: Conversation,
            settings: ResponsesSettings) -> str:
     """The template filled for this customer: opening, blank line, next-step stub."""
-    name = first_name(interaction.customer or conversation.customer or interaction.author)
-    sentence = key_sentence(interaction.text, context.cues)
+    return _render(template, scenario, _Fill.of(interaction, context, conversation, settings))
+
+
+def _render(template: ReplyTemplate, scenario: Scenario, fill: _Fill) -> str:
+    name = fill.name
     values = {
         "name": name or "there",
-        "issue": key_phrase(interaction.text) or scenario.issue,
-        "quote": shorten(sentence or interaction.text, 140).rstrip(".!? "),
-        "brand": settings.brand,
+        "issue": fill.phrase or scenario.issue,
+        "quote": fill.quote,
+        "brand": fill.brand,
         "agent": "[your name]",
     }
     opening = " ".join(template.opening.format(**values).split())
@@ -127,13 +159,14 @@ def suggest_responses(
                 reasons.append(f"state {context.state.value} {fits} "
                                f"[{', '.join(s.value for s in template.states)}]")
             if context.tier >= Tier.UPSET:
-                listening = [m for m in empathy_markers(template.opening) if m in _LISTENING]
+                listening = _listening(template.opening)
                 score += _LISTENING_BONUS * len(listening)
                 if listening:
                     reasons.append("active listening: " + " + ".join(listening))
             candidates.append((score, scenario, template, "; ".join(reasons)))
     candidates.sort(key=lambda c: (-c[0], c[2].id))
     suggestions: list[ReplySuggestion] = []
+    fill: _Fill | None = None
     for score, scenario, template, reason in candidates:
         if len(suggestions) >= settings.max_suggestions:
             break
@@ -150,8 +183,10 @@ def suggest_responses(
             break
         if any(s.template_id == chosen.id for s in suggestions):
             continue  # an experiment variant can coincide with another candidate
+        if fill is None:
+            fill = _Fill.of(interaction, context, conversation, settings)
         suggestions.append(ReplySuggestion(
-            text=render(chosen, chosen_scenario, interaction, context, conversation, settings),
+            text=_render(chosen, chosen_scenario, fill),
             template_id=chosen.id, scenario=chosen_scenario.scenario, tier=context.tier,
             score=round(min(score, 1.0), 4), reason=reason, variant=variant))
     return suggestions

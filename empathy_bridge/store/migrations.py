@@ -72,6 +72,12 @@ def _v6(conn: Connection) -> None:
     metrics.add_missing_columns(conn)
 
 
+def _v7(conn: Connection) -> None:
+    # Stores created before the outbox's per-record index; a new store has it from _v1.
+    index = next(i for i in t.outbox.indexes if i.name == "ix_outbox_record")
+    index.create(conn, checkfirst=True)
+
+
 #: Every migration in order. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables: cursors, ledger, analyses, decisions, outbox, dead letters, audit", _v1),
@@ -80,6 +86,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "metrics: reply assessments, conversation facts, empathy ratings", _v4),
     (5, "http service: webhook event queue, replay cache, api keys", _v5),
     (6, "metrics: customer organisation on the rollups", _v6),
+    (7, "outbox: per-record index for the drain and supersede", _v7),
 ]
 
 

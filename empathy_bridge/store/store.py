@@ -389,15 +389,10 @@ class Store:
         if not rows:
             return
         latest = {row.conversation_id: row for row in rows}
-        for chunk in _chunks(list(latest)):
-            conn.execute(
-                delete(t.decisions).where(
-                    t.decisions.c.source == source, t.decisions.c.conversation_id.in_(chunk)
-                )
-            )
         now = _now()
-        conn.execute(
-            t.decisions.insert(),
+        _upsert(
+            conn,
+            t.decisions,
             [
                 {
                     "source": source,
@@ -520,6 +515,8 @@ class Store:
                     delete(t.outbox).where(
                         t.outbox.c.source == source,
                         t.outbox.c.status == "pending",
+                        # Redundant with the pair test, but lets the per-record index seek.
+                        t.outbox.c.record_id.in_(sorted({r for r, _ in chunk})),
                         tuple_(t.outbox.c.record_id, t.outbox.c.field).in_(chunk),
                     )
                 )
@@ -587,7 +584,8 @@ class Store:
                         OutboxRow(
                             id=row.id,
                             attempts=row.attempts,
-                            update=FieldUpdate(
+                            # Validated when it was enqueued; the value is our own JSON.
+                            update=FieldUpdate.model_construct(
                                 source=row.source,
                                 record_id=row.record_id,
                                 field=row.field,

@@ -105,6 +105,9 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_outbox_pending", "source", "status", "priority_rank", "id"),
+    # Per-record lookups of open rows (the drain's grouping, supersede, pending values):
+    # covering, so grouping by record needs no temporary b-tree. Added by migration 7.
+    Index("ix_outbox_record", "source", "status", "record_id", "priority_rank", "id"),
 )
 
 writeback_ledger = Table(
