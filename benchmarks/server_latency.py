@@ -264,7 +264,7 @@ def _server_side(url: str, route: str) -> dict[str, Any]:
 def _processed(config: Path, ids: list[int]) -> int:
     """How many of ``ids`` the worker has processed so far."""
     with Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
-        queue = EventQueue.open(bridge)
+        queue = EventQueue.open(bridge, adopt=False)
         try:
             return sum(1 for i in ids if (queue.get(i) or {}).get("status") == "done")
         finally:
@@ -275,7 +275,7 @@ def _wait_processed(config: Path, ids: list[int], timeout: float) -> dict[str, A
     """Wait until every acknowledged event is processed; counts and how long it took."""
     began = time.monotonic()
     with Bridge.from_config(config, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}) as bridge:
-        queue = EventQueue.open(bridge)
+        queue = EventQueue.open(bridge, adopt=False)
         deadline = time.monotonic() + timeout
         while True:
             statuses = [str((queue.get(i) or {}).get("status")) for i in ids]

@@ -12,8 +12,12 @@ SQLite has one writer per file, and the worker's analysis transactions in the st
 otherwise hold the lock a delivery needs (measured: the webhook p99 went from 7 ms to 80+ ms
 when the two shared a file). Writes open with ``BEGIN IMMEDIATE`` so a writer waits for the
 lock up front (``busy_timeout``) instead of failing on a lock upgrade. ``synchronous`` is
-``FULL`` by default: the commit is fsynced before the 202, so an acknowledged event survives a
-power cut, not only a killed process (``NORMAL`` survives ``kill -9`` but not power loss).
+``NORMAL`` by default, like the store: in WAL mode a commit is in the operating system's hands
+before the 202, so an acknowledged event survives ``kill -9`` of the server (and any crash of
+the process); only a power cut or kernel crash may lose the last commits. ``[server]
+queue_synchronous = "FULL"`` fsyncs every commit (group commit shares one fsync among the
+deliveries waiting together) for power-loss durability, at a measured latency cost (see
+docs/server.md).
 Other databases keep the queue tables in the store (migration 5): they have row locks.
 """
 
@@ -97,11 +101,11 @@ class EventQueue:
         self._immediate = immediate
 
     @classmethod
-    def open(cls, bridge: Bridge) -> EventQueue:
+    def open(cls, bridge: Bridge, *, adopt: bool = True) -> EventQueue:
         """The queue of ``bridge``'s ``[server]`` settings; creates its file when missing.
 
-        Pending events left in the store by a version that kept the queue there are moved
-        over, so an upgrade loses none.
+        With ``adopt`` (the server, before it accepts traffic), pending events left in the
+        store by a version that kept the queue there are moved over, so an upgrade loses none.
         """
         settings = bridge.config.section("server", ServerSettings)
         store = bridge.store
@@ -118,7 +122,8 @@ class EventQueue:
             engine, immediate = create_engine(url), False
         t.metadata.create_all(engine, tables=[t.webhook_events, t.webhook_replays])
         queue = cls(engine, immediate=immediate)
-        queue.adopt(store)
+        if adopt:
+            queue.adopt(store)
         return queue
 
     def close(self) -> None:

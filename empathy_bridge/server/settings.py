@@ -36,11 +36,11 @@ class ServerSettings(BaseModel):
         default="",
         description="SQLAlchemy URL of the webhook queue. Empty: a SQLite file next to a "
                     "SQLite store (<store>-webhooks.db), else the store itself.")
-    queue_synchronous: Literal["FULL", "NORMAL"] = Field(
-        default="FULL",
-        description="SQLite `synchronous` of a SQLite queue: FULL fsyncs each commit before "
-                    "the 202 (an acknowledged event survives a power cut); NORMAL survives a "
-                    "killed process but not power loss.")
+    queue_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite `synchronous` of a SQLite queue: NORMAL (WAL) keeps an "
+                    "acknowledged event through any crash or kill of the process; FULL also "
+                    "through a power cut, by fsyncing each commit before the 202.")
     worker: Literal["process", "thread"] = Field(
         default="process",
         description="Where `serve` runs the webhook worker: its own process (its CPU work and "

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     bridge = Bridge.from_config(args.config)
     settings = bridge.config.section("server", ServerSettings)
     os.nice(settings.worker_nice)
-    queue = EventQueue.open(bridge)
+    queue = EventQueue.open(bridge, adopt=False)  # the server adopted before starting us
     worker = Worker(bridge, queue, batch=settings.worker_batch,
                     idle_seconds=settings.worker_idle_seconds)
     signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
