@@ -263,19 +263,32 @@ class Bridge:
         path for dead-lettering.
         """
         now = datetime.now(UTC)
-        interactions = [
-            item
-            if isinstance(item, Interaction)
-            else Interaction(
-                source="sdk",
-                native_id=str(n),
-                conversation_id=str(n),
-                text=item,
-                created_at=now,
-                **interaction_fields,
-            )
-            for n, item in enumerate(items)
-        ]
+        interactions: list[Interaction] = []
+        # The first plain text is validated with the caller's fields; the others only differ in
+        # id and text (both plain str), so they are copies of it with those replaced.
+        template: Interaction | None = None
+        for n, item in enumerate(items):
+            if isinstance(item, Interaction):
+                interactions.append(item)
+            elif template is not None and type(item) is str:
+                key = str(n)
+                interactions.append(
+                    template.model_copy(
+                        update={"native_id": key, "conversation_id": key, "text": item}
+                    )
+                )
+            else:
+                interaction = Interaction(
+                    source="sdk",
+                    native_id=str(n),
+                    conversation_id=str(n),
+                    text=item,
+                    created_at=now,
+                    **interaction_fields,
+                )
+                interactions.append(interaction)
+                if type(item) is str:
+                    template = interaction
         out: list[EmotionalContext] = []
         size = self.config.analysis.batch_size
         for start in range(0, len(interactions), size):

@@ -111,6 +111,7 @@ def _analyze_once(
     chain: AnalyzerChain | None = None,
 ) -> list[EmotionalContext]:
     limit = config.analysis.max_chars
+    detect = hook.empathy_bridge_detect_cues
     cues: list[list[Cue]] = []
     capped: list[Interaction] = []
     for interaction in interactions:
@@ -120,7 +121,7 @@ def _analyze_once(
             interaction = interaction.model_copy(update={"text": text})
         capped.append(interaction)
         found: list[Cue] = []
-        for result in hook.empathy_bridge_detect_cues(text=text, interaction=interaction):
+        for result in detect(text=text, interaction=interaction):
             if result:
                 found.extend(result)
         cues.append(found)

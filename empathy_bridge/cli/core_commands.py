@@ -3,6 +3,7 @@ fields, sandbox."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Iterator
@@ -116,6 +117,18 @@ def analyze(
         click.echo(bridge.analyze(text).model_dump_json())
         return
     assert input_file is not None
+    # Modules, plugins and the model built so far outlive the stream. Moving them out of the
+    # collector's generations keeps each full collection from scanning them again while it runs
+    # (about a tenth of the CPU time of a large file); unfrozen after, for in-process callers.
+    gc.freeze()
+    try:
+        _stream_analyses(bridge, input_file, batch_size)
+    finally:
+        gc.unfreeze()
+
+
+def _stream_analyses(bridge: Bridge, input_file: IO[str], batch_size: int) -> None:
+    """JSON lines in, one context line out per record, in batches of ``batch_size``."""
     out = sys.stdout
     pending: list[tuple[Any, str]] = []
 
