@@ -12,9 +12,13 @@ requests issued at a fixed rate whatever the answers do):
    processed after the restart. Requests sent while it is down fail to connect: they were
    never acknowledged, so the sender (Zendesk) retries them; they are counted, not lost.
 
-Latency is measured from the moment a request is issued to its answer. Run::
+Latency is measured from the moment a request is issued to its answer; each phase reports
+requests/s, p50, p95, p99 and max. The webhook worker runs during the webhook and restart phases
+(``processed_during_load``: events already analysed, decided and written back when the phase's
+last answer came in; ``backlog_drained_s``: how long the rest took after it). Run::
 
     .venv/bin/python benchmarks/server_latency.py --rate 200 --seconds 10
+    .venv/bin/python benchmarks/server_latency.py --kill --worker thread --synchronous FULL
     .venv/bin/python benchmarks/server_latency.py --json
 
 Target on the development machines: p99 under 50 ms at 200 requests/s for both endpoints.

@@ -6,7 +6,7 @@ import gc
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
 from rich.console import Console
@@ -34,8 +34,11 @@ _config_option = click.option(
               help="Print the OpenAPI document and exit (regenerates schemas/openapi.json).")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request (uvicorn's access log).")
+@click.option("--worker", type=click.Choice(["process", "thread"]), default=None,
+              help="Run the webhook worker in its own process or in a thread of the server "
+                   "(default: [server] worker, \"process\").")
 def serve(config_path: Path | None, host: str | None, port: int | None, print_openapi: bool,
-          access_log: bool) -> None:
+          access_log: bool, worker: Literal["process", "thread"] | None) -> None:
     """Run the REST API and webhook receiver (uvicorn) until interrupted."""
     if print_openapi:
         from empathy_bridge.server.app import render_openapi
@@ -52,12 +55,13 @@ def serve(config_path: Path | None, host: str | None, port: int | None, print_op
 
     bridge = Bridge.from_config(config_path)
     settings = bridge.config.section("server", ServerSettings)
-    if settings.worker == "thread":
+    mode = worker or settings.worker
+    if mode == "thread":
         # The webhook worker is CPU-bound Python in the same process as the event loop: a
         # short GIL switch interval hands the GIL back to request handling sooner.
         sys.setswitchinterval(settings.gil_switch_interval)
     bridge.store  # noqa: B018 - open and migrate the store before accepting traffic
-    app = create_app(bridge, close_bridge=True)
+    app = create_app(bridge, close_bridge=True, worker=mode)
     # Everything loaded so far (models, plugins, schemas) lives as long as the process: out of
     # the collector's sight, full collections stay short pauses for the event loop.
     gc.freeze()
