@@ -79,7 +79,7 @@ class BridgeConfig(BaseModel):
         """The validated plugin section ``name`` as a ``model`` (its defaults if absent)."""
         value = self.sections.get(name)
         if value is None:
-            return model()
+            return _defaults(model)
         if not isinstance(value, model):
             raise ConfigError(
                 f"config section [{name}] is owned by another model than {model.__name__}"
@@ -90,6 +90,21 @@ class BridgeConfig(BaseModel):
     def base_dir(self) -> Path:
         """Folder relative paths resolve against."""
         return self.path.parent if self.path else Path.cwd()
+
+
+#: Default instances of frozen section models, built once: a policy hook asks for its
+#: section once per conversation, and validating a default SLA matrix is not free.
+_FROZEN_DEFAULTS: dict[type[BaseModel], BaseModel] = {}
+
+
+def _defaults(model: type[M]) -> M:
+    """``model()``; shared for frozen models (nobody can change them), fresh otherwise."""
+    if not model.model_config.get("frozen"):
+        return model()
+    found = _FROZEN_DEFAULTS.get(model)
+    if found is None:
+        found = _FROZEN_DEFAULTS[model] = model()
+    return found  # type: ignore[return-value]
 
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
