@@ -396,21 +396,49 @@ def _cue(kind: str, start: int, end: int, span: str) -> Cue:
     )
 
 
-def _run(text: str, rules: Iterable[tuple[str, re.Pattern[str]]]) -> list[Cue]:
-    """Matches of ``rules`` (grouped by kind), overlaps within a kind merged, capped per kind."""
+# Case-insensitive matching costs the regex engine a case fold per character. On ASCII text the
+# same matches come from the pattern compiled case-sensitively and run on the lower-cased text
+# (same length, so the spans hold): the patterns spell every letter in lower case, and their
+# escapes (\b \s \w \d) are lower-case too. Non-ASCII text keeps the case-insensitive pattern,
+# whose Unicode folding (e.g. the long s) lower() does not reproduce.
+def _folded(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    if not pattern.flags & re.IGNORECASE or any("A" <= ch <= "Z" for ch in pattern.pattern):
+        return None
+    return re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE)
+
+
+_FOLDED: dict[re.Pattern[str], re.Pattern[str] | None] = {
+    p: _folded(p) for table in (_PATTERNS, _AGENT_PATTERNS) for ps in table.values() for p in ps
+}
+
+
+def _run(
+    text: str, rules: Iterable[tuple[str, re.Pattern[str]]], *, fold: bool = False
+) -> list[Cue]:
+    """Matches of ``rules`` (grouped by kind), overlaps within a kind merged, capped per kind.
+
+    :param fold: run case-insensitive patterns case-sensitively on the lower-cased text where
+        that gives the same matches (ASCII text); spans are always taken from ``text``.
+    """
     out: list[Cue] = []
     spans: dict[str, list[tuple[int, int]]] = {}
+    lowered = text.lower() if fold and text.isascii() else None
     for kind, pattern in rules:
         taken = spans.setdefault(kind, [])
         if len(taken) >= MAX_CUES_PER_KIND:
             continue
-        for match in pattern.finditer(text):
+        subject = text
+        if lowered is not None:
+            folded = _FOLDED.get(pattern)
+            if folded is not None:
+                pattern, subject = folded, lowered
+        for match in pattern.finditer(subject):
             start, end = match.span()
             # Two patterns of one kind matching the same words make one cue, not two.
             if end == start or any(start < e and s < end for s, e in taken):
                 continue
             taken.append((start, end))
-            out.append(_cue(kind, start, end, match.group(0)))
+            out.append(_cue(kind, start, end, text[start:end]))
             if len(taken) >= MAX_CUES_PER_KIND:
                 break
     return out
@@ -436,8 +464,9 @@ def detect_cues(text: str, *, agent: bool = False) -> list[Cue]:
             [(k, p) for k in AGENT_CUE_KINDS for p in _AGENT_PATTERNS[k]]
             + [("profanity", p) for p in _PATTERNS["profanity"]]
             + ([("shouting", p) for p in _PATTERNS["shouting"]] if _may_shout(text) else []),
+            fold=True,
         )
     rules = _gated_rules(text)
     if not rules:
         return []
-    return _run(text, [(kind, _PATTERNS[kind][n]) for kind, n in rules])
+    return _run(text, [(kind, _PATTERNS[kind][n]) for kind, n in rules], fold=True)

@@ -220,25 +220,23 @@ def hash_words(word_lists: Sequence[Sequence[str]], n_features: int) -> HashedBa
     string is ever built in Python.
     """
     texts = word_lists
-    pieces: list[str] = []
-    tok_lens: list[int] = []
-    n_words = np.zeros(len(word_lists), dtype=np.int64)
-    for i, words in enumerate(word_lists):
-        if not words:
-            continue
-        n_words[i] = len(words)
-        joined = " ".join(words)
-        pieces.append(joined)
-        if joined.isascii():
-            tok_lens.extend(map(len, words))
-        else:
-            tok_lens.extend([len(w.encode("utf-8")) for w in words])
-    lens = np.array(tok_lens, dtype=np.int64)
+    n_words = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(word_lists))
+    flat = list(itertools.chain.from_iterable(word_lists))
+    joined = " ".join(flat)
+    # Byte lengths: a word's characters when the batch is ASCII (the usual case, no encoding).
+    if joined.isascii():
+        lens = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+    else:
+        lens = np.fromiter(
+            (len(w) if w.isascii() else len(w.encode("utf-8")) for w in flat),
+            dtype=np.int64,
+            count=len(flat),
+        )
     # Every token is followed by one separator byte (a space, also between texts).
     starts = np.zeros(lens.size, dtype=np.int64)
     if lens.size > 1:
         np.cumsum(lens[:-1] + 1, out=starts[1:])
-    buf = np.frombuffer((" ".join(pieces) + " " * 8).encode("utf-8"), dtype=np.uint8)
+    buf = np.frombuffer((joined + " " * 8).encode("utf-8"), dtype=np.uint8)
     word_rows = np.repeat(np.arange(len(texts), dtype=np.int64), n_words)
     # A bigram joins word j and j+1 of the same text.
     pair = np.flatnonzero(word_rows[:-1] == word_rows[1:])

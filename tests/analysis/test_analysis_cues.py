@@ -134,3 +134,23 @@ def test_trigger_gates_never_hide_a_match() -> None:
     for text in texts:
         ungated = module._scan(text, module._PATTERNS, module.CUE_KINDS)
         assert detect_cues(text) == ungated, text
+
+
+def test_case_folded_patterns_match_like_the_case_insensitive_ones() -> None:
+    # On ASCII text the detector runs case-insensitive patterns case-sensitively on the
+    # lower-cased text; every pattern (customer and agent kinds) must find the same cues.
+    from empathy_bridge.analysis import cues as module
+
+    texts = [text for text, _, _ in CASES] + [
+        "I'M SO SORRY for the delay, I UNDERSTAND HOW FRUSTRATING this is",
+        "THANK YOU!!! Cancel My Subscription, STILL NOT FIXED, 3RD TIME",
+        "Ich verstehe nicht, ſorry, thank you",  # non-ASCII: case-insensitive patterns
+    ]
+    data = default_data_dir()
+    if (data / "dev.tsv").is_file():
+        texts += [row.text for row in load_split(data, "dev")]
+    tables = (module._PATTERNS, module._AGENT_PATTERNS)
+    rules = [(kind, p) for table in tables for kind, ps in table.items() for p in ps]
+    assert any(module._FOLDED[p] is not None for _, p in rules)
+    for text in texts:
+        assert module._run(text, rules, fold=True) == module._run(text, rules), text
