@@ -53,9 +53,17 @@ def _zendesk(d: dict[str, Any]) -> list[Row]:
          f"min export pages {d['min_read_calls_export_pages']}"),
         ("zendesk write calls / 1,000 tickets", str(d["write_calls_per_1000"]),
          f"{d['write_calls_over_min_pct']} % over min (update_many + job polls)"),
-        ("zendesk stage seconds", ", ".join(f"{k} {v}" for k, v in d["stage_seconds"].items()),
-         ""),
+        ("zendesk stage share (wall)", _shares(d["stage_seconds"], d["seconds"]),
+         ", ".join(f"{k} {v}s" for k, v in d["stage_seconds"].items())),
+        ("zendesk stage share (CPU)", _shares(d.get("stage_cpu_seconds", {}), d.get("cpu_seconds")),
+         f"{d.get('interactions_per_cpu_second', '?')} messages per CPU second"),
     ]
+
+
+def _shares(stages: dict[str, float], total: float | None) -> str:
+    if not total:
+        return "n/a"
+    return ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in stages.items())
 
 
 def _salesforce(d: dict[str, Any]) -> list[Row]:
