@@ -80,6 +80,29 @@ def _listening(opening: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class _Why:
+    """What made a candidate's score, put into words only if the candidate is shown."""
+
+    scenario_reason: str
+    tier_fit: float
+    state_fit: float
+    listening: tuple[str, ...]
+
+    def words(self, template: ReplyTemplate, context: EmotionalContext) -> str:
+        reasons = [self.scenario_reason]
+        tiers = ", ".join(t.value for t in template.tiers)
+        reasons.append(f"tier {context.tier.value} {'in' if self.tier_fit == 1 else 'near'} "
+                       f"[{tiers}]")
+        if template.states:
+            fits = "fits" if self.state_fit else "does not fit"
+            reasons.append(f"state {context.state.value} {fits} "
+                           f"[{', '.join(s.value for s in template.states)}]")
+        if self.listening:
+            reasons.append("active listening: " + " + ".join(self.listening))
+        return "; ".join(reasons)
+
+
+@dataclass(frozen=True)
 class _Fill:
     """What a template is filled with for one message, extracted once for all its candidates."""
 
@@ -136,7 +159,7 @@ def suggest_responses(
     """Ranked suggestions for the agent answering ``interaction``, each with its reason."""
     matches = detect_scenarios(interaction.text, library)
     best = len(matches[0].keywords) if matches else 0
-    candidates: list[tuple[float, Scenario, ReplyTemplate, str]] = []
+    candidates: list[tuple[float, Scenario, ReplyTemplate, _Why]] = []
     scenarios = [(m.scenario, len(m.keywords) / best, f"scenario {m.scenario.scenario} (matched "
                   + ", ".join(repr(k) for k in m.keywords[:3]) + ")") for m in matches]
     fallback = library.scenarios.get(_FALLBACK)
@@ -150,26 +173,18 @@ def suggest_responses(
         for template in scenario.templates:
             tier_fit, state_fit = _tier_fit(context.tier, template), _state_fit(context, template)
             score = _W_SCENARIO * scenario_fit + _W_TIER * tier_fit + _W_STATE * state_fit
-            reasons = [scenario_reason]
-            tiers = ", ".join(t.value for t in template.tiers)
-            reasons.append(f"tier {context.tier.value} {'in' if tier_fit == 1 else 'near'} "
-                           f"[{tiers}]")
-            if template.states:
-                fits = "fits" if state_fit else "does not fit"
-                reasons.append(f"state {context.state.value} {fits} "
-                               f"[{', '.join(s.value for s in template.states)}]")
-            if context.tier >= Tier.UPSET:
-                listening = _listening(template.opening)
-                score += _LISTENING_BONUS * len(listening)
-                if listening:
-                    reasons.append("active listening: " + " + ".join(listening))
-            candidates.append((score, scenario, template, "; ".join(reasons)))
+            listening = _listening(template.opening) if context.tier >= Tier.UPSET else ()
+            score += _LISTENING_BONUS * len(listening)
+            candidates.append(
+                (score, scenario, template, _Why(scenario_reason, tier_fit, state_fit, listening)))
     candidates.sort(key=lambda c: (-c[0], c[2].id))
     suggestions: list[ReplySuggestion] = []
     fill: _Fill | None = None
-    for score, scenario, template, reason in candidates:
+    for score, scenario, template, why in candidates:
         if len(suggestions) >= settings.max_suggestions:
             break
+        # Worded only for the candidates that are shown, not for every template scored.
+        reason = why.words(template, context)
         chosen, chosen_scenario, variant = template, scenario, None
         for exp_name, experiment in (experiments.root.items() if experiments else ()):
             if not experiment.enabled or experiment.template != template.id:
