@@ -100,7 +100,9 @@ def empathy_bridge_decide_handoff(
 def library_for(config: BridgeConfig) -> ResponseLibrary:
     """The configured response library, with experiments checked against it (cached by files)."""
     settings = config.section("responses", ResponsesSettings)
-    library = load_library(settings.library, base_dir=config.base_dir,
+    # base_dir (a getcwd without a config file) only matters for a folder of the user's.
+    library = load_library(settings.library,
+                           base_dir=config.base_dir if settings.library else None,
                            replace_builtin=settings.replace_builtin)
     check_experiments(config.section("experiments", ExperimentsSettings), library)
     return library
