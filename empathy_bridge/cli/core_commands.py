@@ -127,6 +127,11 @@ def analyze(
         gc.unfreeze()
 
 
+def _json_id(value: Any) -> str:
+    # Integer ids (the common case) print as json.dumps would, without its call overhead.
+    return str(value) if type(value) is int else json.dumps(value)
+
+
 def _stream_analyses(bridge: Bridge, input_file: IO[str], batch_size: int) -> None:
     """JSON lines in, one context line out per record, in batches of ``batch_size``."""
     out = sys.stdout
@@ -136,7 +141,7 @@ def _stream_analyses(bridge: Bridge, input_file: IO[str], batch_size: int) -> No
         contexts = bridge.analyze_many([t for _, t in pending])
         out.write(
             "".join(
-                '{"id":' + json.dumps(record_id) + "," + context.model_dump_json()[1:] + "\n"
+                '{"id":' + _json_id(record_id) + "," + context.model_dump_json()[1:] + "\n"
                 for (record_id, _), context in zip(pending, contexts, strict=True)
             )
         )
