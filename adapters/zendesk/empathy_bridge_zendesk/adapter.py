@@ -83,7 +83,8 @@ class ZendeskAdapter(Adapter):
         # Current priority and tags of recently fetched tickets: plan_writeback compares with
         # these rather than with stored history, which may predate a human's change.
         self._tickets: collections.OrderedDict[str, _TicketMeta] = collections.OrderedDict()
-        self._tickets_max = 50_000
+        # A ticket is planned in the batch it was fetched in, so a few pages' worth suffice.
+        self._tickets_max = 5_000
 
     @property
     def retry_policy(self) -> RetryPolicy:

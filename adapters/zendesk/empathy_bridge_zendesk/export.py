@@ -10,19 +10,25 @@ Two exports are read side by side:
 
 For a ticket page whose newest ``generated_timestamp`` is ``b``, every not-yet-read comment of
 its tickets was created at or before ``b``, so the events are read up to ``b``. Comments in
-that window whose ticket comes in a *later* page ("orphans") wait in memory until their ticket
-arrives; the committed events position is held back to the oldest waiting comment, so a crash
-re-reads them. Orphans left at the end of the stream (or above ``orphan_buffer_max``) are
-resolved with ``/tickets/show_many.json`` (100 tickets a call).
+that window whose ticket comes in a *later* page ("orphans") wait until their ticket arrives
+(:class:`~empathy_bridge_zendesk.orphans.OrphanBuffer`: ``orphan_buffer_max`` in memory, the
+rest in a scratch file), so each ticket is emitted once per cycle with all its new comments;
+the committed events position is held back to the oldest waiting comment, so a crash re-reads
+them. Orphans left at the end of the stream are resolved with ``/tickets/show_many.json`` (100
+tickets a call).
 
-Satisfaction ratings are read first, from ``/satisfaction_ratings.json?start_time=`` (100 a
-page) with their own watermark, and travel in the batch of their ticket. The three positions
-travel together in one JSON cursor. A cycle stops at tickets changed after it started (such as
-the engine's own write-backs, made while the export is read); the next cycle goes on from there.
+Satisfaction ratings are read alongside, from ``/satisfaction_ratings.json?start_time=`` (100 a
+page) with their own watermark, up to the same ``b`` as the events: rating a ticket updates it,
+so a rating waits at most until its ticket's page and travels in that batch. Reading them in
+step (not all up front) keeps memory flat however many ratings the backlog holds. The three
+positions travel together in one JSON cursor. A cycle stops at tickets changed after it started
+(such as the engine's own write-backs, made while the export is read); the next cycle goes on
+from there.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
@@ -30,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cachetools import LRUCache
 from pydantic import ValidationError
 
 from empathy_bridge.adapter import FetchBatch, FetchFailure
@@ -44,6 +51,7 @@ from empathy_bridge_zendesk.normalize import (
     rating_interaction,
     ticket_interactions,
 )
+from empathy_bridge_zendesk.orphans import OrphanBuffer
 from empathy_bridge_zendesk.transport import ZendeskHttp
 
 __all__ = ["ExportCursor", "ExportReader", "UserDirectory"]
@@ -51,7 +59,9 @@ __all__ = ["ExportCursor", "ExportReader", "UserDirectory"]
 log = logging.getLogger("empathy_bridge_zendesk")
 
 _BAD_RECORD = (KeyError, ValueError, TypeError, ValidationError, OverflowError)
-_PARTY_CACHE_MAX = 20_000
+#: Built parties kept for reuse: agents recur on every page, customers rarely repeat, so a
+#: small LRU keeps the hits while memory stays flat whatever the backlog.
+_PARTY_CACHE_MAX = 2_000
 
 
 @dataclass
@@ -85,16 +95,16 @@ class ExportCursor:
 class UserDirectory:
     """Users by id, from side-loads, topped up with ``/users/show_many.json`` (100 a call)."""
 
-    def __init__(self, http: ZendeskHttp, limit: int = 50_000) -> None:
+    def __init__(self, http: ZendeskHttp, limit: int = 10_000) -> None:
         self.http = http
         self.limit = limit
-        self.users: dict[int, UserInfo] = {}
+        # Least recently used first out: agents, seen on every page, stay; a customer is
+        # needed for the page of their ticket. Bounded so memory does not follow the backlog.
+        self.users: LRUCache[int, UserInfo] = LRUCache(limit)
         self._missing: set[int] = set()
 
     def add(self, users: Any) -> None:
         """Remember side-loaded users."""
-        if len(self.users) > self.limit:
-            self.users.clear()  # bounded memory; agents come back with the next side-load
         for data in users or ():
             if isinstance(data, Mapping) and "id" in data:
                 try:
@@ -128,16 +138,26 @@ class ExportReader:
         self.on_ticket = on_ticket
         self.bot_channels = frozenset(config.bot_channels)
         self.bot_user_ids = frozenset(config.bot_user_ids)
-        self._parties: dict[tuple[int, AuthorRole], Party] = {}
-        self._orphans: dict[int, dict[int, Comment]] = {}
-        self._orphan_count = 0
+        self._parties: LRUCache[tuple[int, AuthorRole], Party] = LRUCache(_PARTY_CACHE_MAX)
+        self._orphans = OrphanBuffer(config.orphan_buffer_max)
         self._ratings: dict[int, list[dict[str, Any]]] = {}
         self._carry: dict[str, Any] | None = None
+        # Ratings read but updated after the current window (at most one page of 100).
+        self._rating_queue: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
+        self._rating_url: str | None = None
+        self._rating_params: dict[str, Any] | None = None
+        self._ratings_mark = 0
 
     # -- the cycle --------------------------------------------------------------------------
 
     def batches(self, raw_cursor: str | None) -> Iterator[FetchBatch]:
         """Every batch from ``raw_cursor`` to the end of the export, then ratings."""
+        try:
+            yield from self._batches(raw_cursor)
+        finally:
+            self._orphans.close()
+
+    def _batches(self, raw_cursor: str | None) -> Iterator[FetchBatch]:
         state = ExportCursor.load(raw_cursor, self.config.start_time)
         events_pos = state.events
         first: dict[str, Any] = {"per_page": self.config.per_page, "include": "users"}
@@ -146,9 +166,10 @@ class ExportReader:
         else:
             first["start_time"] = self.config.start_time
         params: dict[str, Any] | None = first
-        ratings_mark = state.ratings
+        self._ratings_mark = state.ratings
         if self.config.satisfaction_ratings:
-            ratings_mark = self._read_ratings(state.ratings)
+            self._rating_url = self.http.url("/satisfaction_ratings.json")
+            self._rating_params = {"start_time": state.ratings, "page[size]": 100}
         url = self.http.url("/incremental/tickets/cursor.json")
         # Tickets changed after this cycle started (our own write-backs among them, as the
         # engine writes while we read) are the next cycle's work: stop once the export reaches
@@ -164,13 +185,14 @@ class ExportReader:
                 newest = max(int(t.get("generated_timestamp") or 0) for t in tickets)
                 window = self._read_comments(events_pos, newest, batch)
                 events_pos = max(events_pos, newest + 1)
+                self._read_ratings(newest)
                 self._emit(tickets, window, batch)
                 for ticket_id, comments in window.items():
-                    self._hold(ticket_id, comments)
-                if self._orphan_count > self.config.orphan_buffer_max:
-                    self._resolve_orphans(batch)
+                    self._orphans.hold(ticket_id, comments)
+            del page["tickets"]  # the batch holds what it needs; let the page go early
             state.tickets = page.get("after_cursor") or state.tickets
-            state.events = min([events_pos, *self._oldest_orphans()])
+            oldest = self._orphans.oldest()
+            state.events = events_pos if oldest is None else min(events_pos, oldest)
             batch.cursor = state.dump()
             yield batch
             after = page.get("after_url")
@@ -181,10 +203,11 @@ class ExportReader:
             url, params = after, None
         final = FetchBatch()
         self._resolve_orphans(final)
+        self._read_ratings(None)
         self._emit_ratings(list(self._ratings), final)
         state.events = events_pos
         # Only now: a crash before this point re-reads the ratings (the engine skips repeats).
-        state.ratings = ratings_mark
+        state.ratings = self._ratings_mark
         final.cursor = state.dump()
         yield final
 
@@ -249,36 +272,19 @@ class ExportReader:
                     continue
                 out.setdefault(comment.ticket_id, {})[comment.id] = comment
 
-    def _hold(self, ticket_id: int, comments: dict[int, Comment]) -> None:
-        held = self._orphans.setdefault(ticket_id, {})
-        before = len(held)
-        held.update(comments)
-        self._orphan_count += len(held) - before
-
-    def _take_orphans(self, ticket_id: int) -> dict[int, Comment]:
-        held = self._orphans.pop(ticket_id, None)
-        if not held:
-            return {}
-        self._orphan_count -= len(held)
-        return held
-
-    def _oldest_orphans(self) -> list[int]:
-        if not self._orphans:
-            return []
-        return [min(c.timestamp for held in self._orphans.values() for c in held.values())]
-
     def _resolve_orphans(self, batch: FetchBatch) -> None:
         """Fetch the tickets of waiting comments (100 a call) and emit them."""
-        while self._orphans:
-            chunk = list(self._orphans)[:100]
+        pending = self._orphans.ticket_ids()
+        for start in range(0, len(pending), 100):
+            chunk = pending[start:start + 100]
             page = self.http.get(self.http.url("/tickets/show_many.json"),
                                  "looking up tickets of new comments",
                                  {"ids": ",".join(map(str, chunk)), "include": "users"})
             self.users.add(page.get("users"))
             tickets = [t for t in page.get("tickets") or () if isinstance(t, dict) and "id" in t]
-            window = {tid: self._take_orphans(tid) for tid in chunk}
-            self._emit(tickets, window, batch)
+            self._emit(tickets, {}, batch)
             # Tickets show_many did not return were deleted for good: drop their comments.
+            self._orphans.take_many(chunk)
 
     # -- normalisation ----------------------------------------------------------------------
 
@@ -286,12 +292,14 @@ class ExportReader:
               batch: FetchBatch) -> None:
         ready: list[tuple[dict[str, Any], list[Comment]]] = []
         rated: list[int] = []
+        held = self._orphans.take_many(
+            t["id"] for t in tickets if isinstance(t.get("id"), int))
         for ticket in tickets:
             try:
                 ticket_id = int(ticket["id"])
             except _BAD_RECORD:
                 continue
-            comments = {**self._take_orphans(ticket_id), **window.pop(ticket_id, {})}
+            comments = {**held.pop(ticket_id, {}), **window.pop(ticket_id, {})}
             if ticket.get("status") == "deleted":
                 batch.deleted_conversations.append(str(ticket_id))
                 self._ratings.pop(ticket_id, None)
@@ -306,8 +314,6 @@ class ExportReader:
             wanted.append(_as_int(ticket.get("requester_id")))
             wanted.extend(c.author_id for c in thread)
         self.users.ensure(wanted)
-        if len(self._parties) > _PARTY_CACHE_MAX:
-            self._parties.clear()  # bounded: customers are many, agents come back at once
         for ticket, thread in ready:
             try:
                 batch.interactions.extend(ticket_interactions(
@@ -323,35 +329,40 @@ class ExportReader:
 
     # -- satisfaction ratings ---------------------------------------------------------------
 
-    def _read_ratings(self, start: int) -> int:
-        """Hold answered ratings updated since ``start`` by ticket; returns the next start.
+    def _read_ratings(self, until: int | None) -> None:
+        """Hold, by ticket, the answered ratings updated up to ``until`` (``None``: all).
 
-        Read before the tickets so each rating travels in the batch of its ticket (rating a
-        ticket updates it, so the ticket is in this cycle's export): the conversation is then
-        decided and written once, not once for the comments and again for the rating.
+        Read before each page's tickets are emitted so a rating travels in the batch of its
+        ticket (rating a ticket updates it, so the ticket is in this cycle's export at or after
+        the rating): the conversation is then decided and written once, not once for the
+        comments and again for the rating. Ratings past ``until`` wait in a one-page queue.
         """
-        newest = start
-        url: str | None = self.http.url("/satisfaction_ratings.json")
-        params: dict[str, Any] | None = {"start_time": start, "page[size]": 100}
-        while url:
-            page = self.http.get(url, "reading satisfaction ratings", params)
+        while True:
+            queue = self._rating_queue
+            while queue and (until is None or queue[0][0] <= until):
+                _, rating = queue.popleft()
+                self._ratings.setdefault(int(rating["ticket_id"]), []).append(rating)
+            if queue or self._rating_url is None:
+                return
+            page = self.http.get(self._rating_url, "reading satisfaction ratings",
+                                 self._rating_params)
             for rating in page.get("satisfaction_ratings") or ():
                 if not isinstance(rating, dict) or rating.get("score") not in ("good", "bad"):
                     continue
-                ticket_id = _as_int(rating.get("ticket_id"))
-                if ticket_id is None:
+                if _as_int(rating.get("ticket_id")) is None:
                     continue
-                self._ratings.setdefault(ticket_id, []).append(rating)
+                rating["ticket_id"] = int(rating["ticket_id"])
                 stamp = rating.get("updated_at") or rating.get("created_at")
                 try:
-                    newest = max(newest, int(parse_time(stamp).timestamp()))
+                    when = int(parse_time(stamp).timestamp())
                 except ValueError:
-                    continue
+                    when = 0  # unreadable: hold it at once, as it cannot be placed
+                self._ratings_mark = max(self._ratings_mark, when)
+                queue.append((when, rating))
             meta = page.get("meta") or {}
             links = page.get("links") or {}
-            url = links.get("next") if meta.get("has_more") else None
-            params = None
-        return newest
+            self._rating_url = links.get("next") if meta.get("has_more") else None
+            self._rating_params = None
 
     def _emit_ratings(self, ticket_ids: Iterable[int], batch: FetchBatch) -> None:
         ratings = [r for tid in ticket_ids for r in self._ratings.pop(tid, ())]

@@ -9,7 +9,7 @@ metadata, never part of ``text``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -93,12 +93,19 @@ def _via_channel(via: Any) -> str | None:
     return None
 
 
+def _html_fallback(body: Any, data: Mapping[str, Any]) -> Any:
+    """``html_body``, kept only when there is no plain body: :func:`comment_text` reads it
+    only then, and a held comment would otherwise carry its text twice."""
+    return None if body else data.get("html_body")
+
+
 def comment_from_event(event: Mapping[str, Any], child: Mapping[str, Any]) -> Comment:
     """A ``Comment`` child event of an incremental ticket-events audit."""
+    body = child.get("body") or child.get("plain_body")
     return Comment(
         id=int(child["id"]), ticket_id=int(event["ticket_id"]),
         author_id=_opt_int(child.get("author_id")), public=bool(child.get("public", True)),
-        body=child.get("body") or child.get("plain_body"), html_body=child.get("html_body"),
+        body=body, html_body=_html_fallback(body, child),
         channel=_via_channel(child.get("via")) or _via_channel(event.get("via")),
         created_at=str(child.get("created_at") or event.get("created_at") or ""),
         timestamp=int(event.get("timestamp") or 0),
@@ -109,10 +116,11 @@ def comment_from_event(event: Mapping[str, Any], child: Mapping[str, Any]) -> Co
 def comment_from_api(ticket_id: int, data: Mapping[str, Any], index: int) -> Comment:
     """An entry of ``GET /api/v2/tickets/{id}/comments``; the first one is the description."""
     created = str(data.get("created_at") or "")
+    body = data.get("body") or data.get("plain_body")
     return Comment(
         id=int(data["id"]), ticket_id=ticket_id, author_id=_opt_int(data.get("author_id")),
-        public=bool(data.get("public", True)), body=data.get("body") or data.get("plain_body"),
-        html_body=data.get("html_body"), channel=_via_channel(data.get("via")),
+        public=bool(data.get("public", True)), body=body, html_body=_html_fallback(body, data),
+        channel=_via_channel(data.get("via")),
         created_at=created, timestamp=int(parse_time(created).timestamp()) if created else 0,
         is_description=index == 0,
     )
@@ -191,7 +199,7 @@ def ticket_interactions(
     *,
     bot_channels: frozenset[str],
     bot_user_ids: frozenset[int],
-    parties: dict[tuple[int, AuthorRole], Party] | None = None,
+    parties: MutableMapping[tuple[int, AuthorRole], Party] | None = None,
 ) -> list[Interaction]:
     """The canonical interactions for ``comments`` of ``ticket``, oldest first.
 

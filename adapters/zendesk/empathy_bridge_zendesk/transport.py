@@ -87,9 +87,16 @@ class BaseUrlAdapter(HTTPAdapter):
 
 
 def _path_key(url: str) -> str:
-    """Count key of a URL: its path with numeric ids folded, so counts group by endpoint."""
-    path = urlsplit(url).path
-    return "/".join("{id}" if part.isdigit() else part for part in path.split("/"))
+    """Count key of a URL: its path with ids folded, so counts group by endpoint.
+
+    Job ids (``V3-...``) are folded too: one key per job would grow the counter, and the sync
+    report copied from it, with every 100 tickets written.
+    """
+    parts = urlsplit(url).path.split("/")
+    folded = ["{id}" if part.isdigit() else part for part in parts]
+    if len(parts) >= 2 and parts[-2] == "job_statuses":
+        folded[-1] = "{id}.json" if parts[-1].endswith(".json") else "{id}"
+    return "/".join(folded)
 
 
 def translate_api_error(exc: BaseException, what: str) -> Exception:
