@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import chain
+from functools import reduce
+from operator import or_
 
 from empathy_bridge.analysis.prepare import model_tokens
 from empathy_bridge.schemas import Cue
@@ -302,19 +303,47 @@ for _prefix, _rule in _TRIGGER_PREFIXES:
 _PREFIX_LENGTHS = tuple(sorted({len(prefix) for prefix in _PREFIX_RULES}))
 
 
-class _RuleMemo(dict[str, tuple[_Rule, ...]]):
-    """word -> the rules it triggers (as a whole word or through a prefix), computed once per word.
+# Every customer pattern has one bit, in kind then pattern order: a message's patterns are the OR
+# of its words' masks, and the patterns to run for a mask are computed once per distinct mask.
+_RULES: tuple[_Rule, ...] = tuple(
+    (kind, k) for kind, patterns in _PATTERNS.items() for k in range(len(patterns))
+)
+_BIT: dict[_Rule, int] = {rule: 1 << n for n, rule in enumerate(_RULES)}
+_MEMO_MAX = 50_000
+
+
+class _WordMasks(dict[str, int]):
+    """word -> mask of the patterns it triggers (as a whole word or through a prefix).
 
     A dict with ``__missing__``, so the gate looks a message's words up in C and drops into
     Python only for a word it has not seen.
     """
 
-    def __missing__(self, word: str) -> tuple[_Rule, ...]:
-        return _rules_of(word)
+    def __missing__(self, word: str) -> int:
+        mask = 0
+        for rule in _rules_of(word):
+            mask |= _BIT[rule]
+        if len(self) >= _MEMO_MAX:
+            self.clear()
+        self[word] = mask
+        return mask
 
 
-_WORD_RULES = _RuleMemo()
-_WORD_RULES_MAX = 50_000
+class _MaskRules(dict[int, tuple[tuple[str, re.Pattern[str]], ...]]):
+    """mask -> ``(kind, pattern)`` of each of its bits, in kind then pattern order."""
+
+    def __missing__(self, mask: int) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        rules = tuple(
+            (kind, _PATTERNS[kind][k]) for n, (kind, k) in enumerate(_RULES) if mask >> n & 1
+        )
+        if len(self) >= _MEMO_MAX:
+            self.clear()
+        self[mask] = rules
+        return rules
+
+
+_WORD_MASKS = _WordMasks()
+_MASK_RULES = _MaskRules()
 
 
 # Ordinals written with digits ("6th time") have no fixed trigger word: a word ending in a digit
@@ -336,9 +365,6 @@ def _rules_of(word: str) -> tuple[_Rule, ...]:
         and _DIGIT_ORDINAL_RULE not in rules
     ):
         rules = (*rules, _DIGIT_ORDINAL_RULE)
-    if len(_WORD_RULES) >= _WORD_RULES_MAX:
-        _WORD_RULES.clear()
-    _WORD_RULES[word] = rules
     return rules
 
 
@@ -347,13 +373,9 @@ def _rules_of(word: str) -> tuple[_Rule, ...]:
 # of the four two-character pairs below. Substring tests and a one-class pattern cost much less
 # than the patterns themselves.
 _CAPS_HINT = re.compile(r"[A-Z][A-Z'][A-Z']")
-# Rules run in kind then pattern order.
-_RULE_ORDER: dict[_Rule, int] = {
-    rule: n
-    for n, rule in enumerate(
-        (kind, k) for kind, patterns in _PATTERNS.items() for k in range(len(patterns))
-    )
-}
+_MASKED_SWEARING = _BIT[("profanity", 0)]
+_SHOUTING_CAPS = _BIT[("shouting", 0)]
+_SHOUTING_MARKS = _BIT[("shouting", 1)]
 
 
 def _may_shout_caps(text: str) -> bool:
@@ -368,20 +390,24 @@ def _may_shout(text: str) -> bool:
     return _may_shout_marks(text) or _may_shout_caps(text)
 
 
-def _gated_rules(text: str) -> list[_Rule]:
-    """The customer patterns worth running on ``text``, in kind then pattern order."""
+def _gate(text: str) -> int:
+    """Mask of the customer patterns worth running on ``text``."""
     # The model's tokens (memoised for the analyzer that runs next) are the \b-delimited
     # words the patterns see, lower-cased.
-    found = set(chain.from_iterable(map(_WORD_RULES.__getitem__, model_tokens(text))))
+    mask = reduce(or_, map(_WORD_MASKS.__getitem__, model_tokens(text)), 0)
     if "*" in text:  # masked swearing, "f***"
-        found.add(("profanity", 0))
+        mask |= _MASKED_SWEARING
     if _may_shout_caps(text):
-        found.add(("shouting", 0))
+        mask |= _SHOUTING_CAPS
     if _may_shout_marks(text):
-        found.add(("shouting", 1))
-    if not found:
-        return []
-    return sorted(found, key=_RULE_ORDER.__getitem__)
+        mask |= _SHOUTING_MARKS
+    return mask
+
+
+def _gated_rules(text: str) -> list[_Rule]:
+    """The customer patterns worth running on ``text``, in kind then pattern order."""
+    mask = _gate(text)
+    return [rule for n, rule in enumerate(_RULES) if mask >> n & 1]
 
 
 def _gated_kinds(text: str) -> list[str]:
@@ -466,7 +492,7 @@ def detect_cues(text: str, *, agent: bool = False) -> list[Cue]:
             + ([("shouting", p) for p in _PATTERNS["shouting"]] if _may_shout(text) else []),
             fold=True,
         )
-    rules = _gated_rules(text)
-    if not rules:
+    mask = _gate(text)
+    if not mask:
         return []
-    return _run(text, [(kind, _PATTERNS[kind][n]) for kind, n in rules], fold=True)
+    return _run(text, _MASK_RULES[mask], fold=True)
