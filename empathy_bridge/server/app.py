@@ -56,7 +56,8 @@ def create_app(bridge: Bridge | None = None, *, start_worker: bool = True,
     config_path = bridge.config.path if bridge is not None else None
     mode = worker or settings.worker
     if bridge is not None:
-        ctx.events = EventQueue.open(bridge)
+        # The receiving side never checkpoints the queue's log: the worker does (after steps).
+        ctx.events = EventQueue.open(bridge, auto_checkpoint=False)
         ctx.writer = QueueWriter(ctx.events)
         ctx.worker = Worker(bridge, ctx.events, batch=settings.worker_batch,
                             idle_seconds=settings.worker_idle_seconds,

@@ -101,11 +101,15 @@ class EventQueue:
         self._immediate = immediate
 
     @classmethod
-    def open(cls, bridge: Bridge, *, adopt: bool = True) -> EventQueue:
+    def open(cls, bridge: Bridge, *, adopt: bool = True,
+             auto_checkpoint: bool = True) -> EventQueue:
         """The queue of ``bridge``'s ``[server]`` settings; creates its file when missing.
 
         With ``adopt`` (the server, before it accepts traffic), pending events left in the
         store by a version that kept the queue there are moved over, so an upgrade loses none.
+        ``auto_checkpoint=False`` (the receiving side) leaves copying the write-ahead log into
+        the database, and its fsync, to the worker (:meth:`checkpoint`): SQLite otherwise runs
+        it inside whichever commit crosses 1,000 log pages, and that delivery waits for it.
         """
         settings = bridge.config.section("server", ServerSettings)
         store = bridge.store
@@ -116,7 +120,8 @@ class EventQueue:
             # AUTOCOMMIT: the driver never opens transactions by itself; writes BEGIN IMMEDIATE.
             engine = create_engine(_sqlite_file(url, bridge.config.base_dir),
                                    isolation_level="AUTOCOMMIT")
-            event.listen(engine, "connect", _pragmas(settings.queue_synchronous))
+            event.listen(engine, "connect", _pragmas(settings.queue_synchronous,
+                                                     auto_checkpoint))
             immediate = True
         else:
             engine, immediate = create_engine(url), False
@@ -270,6 +275,16 @@ class EventQueue:
                 t.webhook_events.c.id == event_id)).mappings().first()
         return dict(row) if row else None
 
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into a SQLite queue file, without waiting for any lock.
+
+        ``PASSIVE``: never blocks a delivery being committed; what it cannot copy yet is copied
+        by the next call.
+        """
+        if self._immediate:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
     def prune(self, *, keep_done: timedelta = timedelta(days=7)) -> int:
         """Drop expired replay entries and old processed events; returns rows removed."""
         now = datetime.now(UTC)
@@ -297,11 +312,13 @@ def _sqlite_file(url: str, base_dir: Path) -> str:
     return str(parsed.set(database=str(path)))
 
 
-def _pragmas(synchronous: str) -> Any:
+def _pragmas(synchronous: str, auto_checkpoint: bool) -> Any:
     def apply(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
+        if not auto_checkpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
     return apply

@@ -126,12 +126,22 @@ class Worker:
             if not (result.processed or result.failed or result.retried):
                 self._wake.wait(self.idle_seconds)
                 self._wake.clear()
-            elif self.duty_cycle < 1:
+                continue
+            self._checkpoint()
+            if self.duty_cycle < 1:
                 # Processing is CPU-bound Python sharing the interpreter with request handling:
                 # pause in proportion so that answers stay fast; the queue is durable and
                 # catches up when the burst is over.
                 busy = time.monotonic() - started
                 self._stop.wait(busy * (1 - self.duty_cycle) / self.duty_cycle)
+
+    def _checkpoint(self) -> None:
+        # The server's connections leave the queue's log to us, so that no delivery waits for
+        # a checkpoint's copy and fsync (EventQueue.open(auto_checkpoint=False)).
+        try:
+            self.queue.checkpoint()
+        except Exception:
+            log.exception("checkpointing the webhook queue failed")
 
     # -- one step ----------------------------------------------------------------------------
 
