@@ -103,17 +103,14 @@ def _murmur_padded(
     """Hash rows of zero-padded little-endian 32-bit blocks; ``lengths`` in bytes."""
     h = np.zeros(blocks.shape[0], dtype=np.uint32)
     full = lengths // 4
-    rem = lengths % 4
     with np.errstate(over="ignore"):
         for i in range(blocks.shape[1]):
-            k = blocks[:, i]
-            k = _rotl_np(k * _C1, 15) * _C2
-            is_full = full > i
-            mixed = _rotl_np(h ^ k, 13) * _M5 + _N1
+            k = _rotl_np(blocks[:, i] * _C1, 15) * _C2
+            hk = h ^ k
             # Padding bytes are zero, so the tail block is the same word with its high bytes
-            # clear: mix it as a tail where this block is the partial one.
-            is_tail = (full == i) & (rem > 0)
-            h = np.where(is_full, mixed, np.where(is_tail, h ^ k, h))
+            # clear, mixed as a tail (h ^ k); a block past the end is all zero, k is 0 and
+            # h ^ k leaves h as it is. Only full blocks take the whole round.
+            h = np.where(full > i, _rotl_np(hk, 13) * _M5 + _N1, hk)
         h ^= lengths.astype(np.uint32)
         h ^= h >> np.uint32(16)
         h *= _F1

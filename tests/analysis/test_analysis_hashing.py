@@ -48,6 +48,8 @@ def test_reference_murmurhash_matches_known_values(key: bytes, expected: int) ->
 
 def test_vectorised_murmurhash_matches_reference() -> None:
     keys = list(KNOWN) + [g.encode() for t in TEXTS for g in ngrams(tokens(t))]
+    # Every length up to 70 bytes: each tail size, in every width group of the batch hasher.
+    keys += [bytes((7 * n + 3 * i) % 256 for i in range(n)) for n in range(71)]
     got = murmurhash3_32_many(keys)
     assert got.tolist() == [murmurhash3_32(k) for k in keys]
 
