@@ -148,8 +148,9 @@ def _hash_spans(
             buf = np.concatenate([buf, np.zeros(w, dtype=np.uint8)])
         # A strided window view gathers each span's first w bytes without an index matrix.
         padded = np.lib.stride_tricks.sliding_window_view(buf, w)[starts[sel]]
-        # Bytes past the span belong to neighbouring text; zero them, as MurmurHash pads.
-        padded[np.arange(w, dtype=np.int64)[None, :] >= lens[:, None]] = 0
+        # Bytes past the span belong to neighbouring text; zero them, as MurmurHash pads
+        # (multiplying by the keep-mask costs half of a boolean-index assignment).
+        padded *= np.arange(w, dtype=np.int64)[None, :] < lens[:, None]
         blocks = padded.view("<u4")
         out[sel] = _murmur_padded(blocks, lens)
         if last:
