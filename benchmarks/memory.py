@@ -3,7 +3,9 @@
 The Zendesk sandbox runs in its own process (``empathy-bridge sandbox serve zendesk``), so only
 the syncing process is measured: each backlog size is synced by a fresh child process that
 reports its peak RSS (``ru_maxrss``). Streaming means the peak must not grow with the backlog:
-target, the larger run within 10 % of the smaller one and under 250 MB.
+target, the larger run within 10 % of the smaller one and under 250 MB. Each run also prints its
+write calls (``update_many`` + job polls) next to the minimum, 2 x ceil(tickets written / 100):
+a ticket written twice in one cycle shows there.
 
     .venv/bin/python benchmarks/memory.py                 # 10,000 and 100,000 tickets
     .venv/bin/python benchmarks/memory.py --sizes 2000 10000 --json
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import socket
@@ -67,9 +70,12 @@ def child(url: str) -> None:
         report = bridge.sync("zendesk")
         seconds = time.perf_counter() - started
         store_bytes = store.stat().st_size
+    writes = sum(n for key, n in report.api_calls.items()
+                 if "/tickets/update_many" in key or "/job_statuses/" in key)
     print(json.dumps({
         "status": report.status, "pulled": report.pulled, "analyzed": report.analyzed,
-        "written": report.written, "seconds": round(seconds, 1),
+        "written": report.written, "write_calls": writes,
+        "min_write_calls": 2 * math.ceil(report.written / 100), "seconds": round(seconds, 1),
         "baseline_rss_mb": round(baseline, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "store_mb": round(store_bytes / 2**20, 1),
@@ -117,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{'tickets':>10} {'messages':>10} {'seconds':>8} {'baseline MB':>12} "
-          f"{'peak RSS MB':>12} {'store MB':>9}")
+          f"{'peak RSS MB':>12} {'store MB':>9} {'write calls / min':>18}")
     for run in runs:
+        writes = f"{run['write_calls']:,} / {run['min_write_calls']:,}"
         print(f"{run['tickets']:>10,} {run['pulled']:>10,} {run['seconds']:>8} "
-              f"{run['baseline_rss_mb']:>12} {run['peak_rss_mb']:>12} {run['store_mb']:>9}")
+              f"{run['baseline_rss_mb']:>12} {run['peak_rss_mb']:>12} {run['store_mb']:>9} "
+              f"{writes:>18}")
     print(f"peak growth {sizes[0]:,} -> {sizes[-1]:,} tickets: {result['peak_growth_pct']} % "
           f"(target <= 10 %, peak < 250 MB: {'met' if result['met'] else 'NOT met'})")
     return 0

@@ -118,9 +118,9 @@ class ZendeskConfig(SourceConfig):
     bot_channels: list[str] = Field(default_factory=lambda: list(DEFAULT_BOT_CHANNELS))
     bot_user_ids: list[int] = Field(default_factory=list)
     orphan_buffer_max: int = Field(
-        default=20_000, ge=0,
-        description="Comments of tickets not yet exported held in memory before resolving them "
-        "with show_many (bounds memory on large backfills).",
+        default=5_000, ge=0,
+        description="Comments of tickets not yet exported held in memory; the rest wait in a "
+        "temporary file (memory stays flat on large backfills).",
     )
     timeout_seconds: float = Field(default=60.0, gt=0)
     job_timeout_seconds: float = Field(default=300.0, gt=0)
