@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,13 @@ MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "emotion_model.np
 
 FloatArray = npt.NDArray[np.float64]
 
+_DENSE_OF = itemgetter(*DENSE_FEATURES)
+
 
 def vader_features(texts: Sequence[str]) -> FloatArray:
     """VADER's compound, pos, neg and neu scores of each text, shape ``(n, 4)``."""
     scores = VADER.polarity_scores
-    rows = []
-    for text in texts:
-        s = scores(text)
-        rows.append((s["compound"], s["pos"], s["neg"], s["neu"]))
+    rows = [_DENSE_OF(scores(text)) for text in texts]
     return np.array(rows, dtype=np.float64).reshape(len(texts), len(DENSE_FEATURES))
 
 
