@@ -27,7 +27,7 @@ from empathy_bridge.server.problems import BodyLimitMiddleware, Problem, install
 from empathy_bridge.server.queue import EventQueue
 from empathy_bridge.server.settings import ServerSettings
 from empathy_bridge.server.worker import Worker
-from empathy_bridge.server.worker_process import WorkerProcess
+from empathy_bridge.server.worker_process import WorkerProcess, lock_path
 from empathy_bridge.server.writer import QueueWriter
 
 __all__ = ["create_app", "openapi_document", "render_openapi"]
@@ -63,7 +63,9 @@ def create_app(bridge: Bridge | None = None, *, start_worker: bool = True,
                             idle_seconds=settings.worker_idle_seconds,
                             duty_cycle=settings.worker_duty_cycle)
         if mode == "process" and config_path is not None and start_worker:
-            ctx.worker_process = WorkerProcess(config_path)
+            # With the lock file, the server's stop (or restart) need not wait for a busy step.
+            ctx.worker_process = WorkerProcess(
+                config_path, detach_after=2.0 if lock_path(ctx.events) is not None else None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

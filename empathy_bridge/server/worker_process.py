@@ -31,7 +31,7 @@ from pathlib import Path
 
 from empathy_bridge.server.queue import EventQueue
 
-__all__ = ["WorkerProcess", "main"]
+__all__ = ["WorkerProcess", "lock_path", "main"]
 
 log = logging.getLogger("empathy_bridge.server.worker_process")
 
@@ -43,10 +43,15 @@ class WorkerProcess:
     """Supervise the worker child of one server process.
 
     :param config_path: the configuration file the child builds its own bridge from.
+    :param detach_after: how long :meth:`stop` waits for a busy child before leaving it to
+        finish its step alone; ``None`` (a queue without the lock file) waits for it. On a
+        loaded machine a step of the niced worker can take seconds, and a restarting server
+        should not be down for them.
     """
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, *, detach_after: float | None = None) -> None:
         self.config_path = config_path
+        self.detach_after = detach_after
         self.proc: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0
         self._lock = threading.Lock()
@@ -86,33 +91,49 @@ class WorkerProcess:
             os.write(proc.stdin.fileno(), b"\n")
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Let the child finish its current step and exit; kill it after ``timeout``."""
+        """Ask the child to stop after its current step and wait for it.
+
+        With :attr:`detach_after` set, wait that long at most: a child still in a step then
+        finishes it and exits on its own, and the lock next to the queue makes the next worker
+        wait for it. Otherwise wait ``timeout``, then kill it (its step is one transaction).
+        """
         with self._lock:
             proc, self.proc = self.proc, None
         if proc is None:
             return
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+        if proc.stdin is not None:
+            proc.stdin.close()
         try:
-            proc.wait(timeout)
+            proc.wait(timeout if self.detach_after is None else self.detach_after)
         except subprocess.TimeoutExpired:
+            if self.detach_after is not None:
+                log.info("the webhook worker finishes its step after the server has stopped")
+                return
             log.warning("the webhook worker did not stop within %.0f s; killing it", timeout)
             proc.kill()
             proc.wait()
-        if proc.stdin is not None:
-            proc.stdin.close()
+
+
+def lock_path(queue: EventQueue) -> str | None:
+    """The lock file a worker holds while it consumes a SQLite queue file (else ``None``)."""
+    url = queue.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return f"{url.database}.worker-lock"
 
 
 @contextmanager
 def _only_worker(queue: EventQueue) -> Iterator[None]:
     """Hold an exclusive lock next to a SQLite queue file while processing it."""
-    url = queue.engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    path = lock_path(queue)
+    if path is None:
         yield
         return
     import fcntl  # POSIX; the service runs on Linux and macOS
 
-    with open(f"{url.database}.worker-lock", "a", encoding="utf-8") as handle:
+    with open(path, "a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # waits for a previous worker's last step
         yield
 
