@@ -270,16 +270,20 @@ class Bridge:
         path for dead-lettering.
         """
         now = datetime.now(UTC)
-        interactions: list[Interaction] = []
+        size = self.config.analysis.batch_size
+        out: list[EmotionalContext] = []
+        # Interactions are built one batch at a time and dropped after it, so a long input never
+        # holds them all: less memory, and fewer live objects for the garbage collector to scan.
+        chunk: list[Interaction] = []
         # The first plain text is validated with the caller's fields; the others only differ in
         # id and text (both plain str), so they are copies of it with those replaced.
         template: Interaction | None = None
         for n, item in enumerate(items):
             if isinstance(item, Interaction):
-                interactions.append(item)
+                chunk.append(item)
             elif template is not None and type(item) is str:
                 key = str(n)
-                interactions.append(
+                chunk.append(
                     template.model_copy(
                         update={"native_id": key, "conversation_id": key, "text": item}
                     )
@@ -293,22 +297,26 @@ class Bridge:
                     created_at=now,
                     **interaction_fields,
                 )
-                interactions.append(interaction)
+                chunk.append(interaction)
                 if type(item) is str:
                     template = interaction
-        out: list[EmotionalContext] = []
-        size = self.config.analysis.batch_size
-        for start in range(0, len(interactions), size):
-            chunk = interactions[start : start + size]
-            done, failures = analyze_batch(self.pm, chunk, self.config, self.analyzer_chain)
-            if failures:
-                f = failures[0]
-                raise SkippableError(
-                    f"analysis of item {f.native_id} failed in plugin "
-                    f"{f.plugin or 'unknown'}: {f.error}"
-                )
-            out.extend(context for _, context in done)
+            if len(chunk) >= size:
+                out.extend(self._analyze_chunk(chunk))
+                chunk = []
+        if chunk:
+            out.extend(self._analyze_chunk(chunk))
         return out
+
+    def _analyze_chunk(self, chunk: Sequence[Interaction]) -> list[EmotionalContext]:
+        """Contexts of one batch; the first failed record raises :class:`SkippableError`."""
+        done, failures = analyze_batch(self.pm, chunk, self.config, self.analyzer_chain)
+        if failures:
+            f = failures[0]
+            raise SkippableError(
+                f"analysis of item {f.native_id} failed in plugin "
+                f"{f.plugin or 'unknown'}: {f.error}"
+            )
+        return [context for _, context in done]
 
     def decide(self, conversation: Conversation) -> ConversationPlan | None:
         """Trajectory and decisions for a conversation whose messages may lack contexts."""

@@ -117,15 +117,19 @@ def empathy_bridge_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def empathy_bridge_detect_cues(text: str, interaction: Interaction | None) -> list[Cue] | None:
-    """Find cues in one message's text (churn threat, request for a human, ...).
+def empathy_bridge_detect_cues(interactions: Sequence[Interaction]) -> list[list[Cue]] | None:
+    """Find cues (churn threat, request for a human, ...) in a batch of messages.
 
-    Results of every implementation are merged and handed to the analyzer, so a plugin can add
-    a cue kind without replacing the analyzer.
+    Batch-shaped like every analysis stage, so the engine calls each detector once per batch
+    rather than once per message. The results of every implementation are concatenated per
+    message (in hook call order) and handed to the analyzer, so a plugin can add a cue kind
+    without replacing the analyzer. Read ``author_role``: agent and bot messages must not yield
+    customer cues (the built-in detector reports apologies and empathy statements for them).
 
-    :param text: the message text, already HTML-free and capped to the analysis limit.
-    :param interaction: the interaction the text comes from, or ``None`` for free text.
-    :returns: the cues found, or ``None``/empty.
+    :param interactions: the batch, in order; each ``text`` is already HTML-free and capped to
+        the analysis limit.
+    :returns: one list of cues per interaction (same order and length), or ``None`` when the
+        plugin has nothing to say about this batch.
     """
 
 

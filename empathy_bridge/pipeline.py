@@ -104,6 +104,22 @@ def select_changed(
     return changed
 
 
+def _detect_cues(hook: Any, interactions: Sequence[Interaction]) -> list[list[Cue]]:
+    """Every cue detector's results for the batch, concatenated per interaction in hook order."""
+    results = [r for r in hook.empathy_bridge_detect_cues(interactions=interactions) if r]
+    for result in results:
+        if len(result) != len(interactions):
+            raise PluginError(
+                f"a cue detector returned {len(result)} lists for {len(interactions)} "
+                "interactions"
+            )
+    if len(results) == 1:
+        return [list(found) for found in results[0]]
+    return [
+        [cue for result in results for cue in result[n]] for n in range(len(interactions))
+    ]
+
+
 def _analyze_once(
     hook: Any,
     interactions: Sequence[Interaction],
@@ -111,8 +127,6 @@ def _analyze_once(
     chain: AnalyzerChain | None = None,
 ) -> list[EmotionalContext]:
     limit = config.analysis.max_chars
-    detect = hook.empathy_bridge_detect_cues
-    cues: list[list[Cue]] = []
     capped: list[Interaction] = []
     for interaction in interactions:
         text, truncated = cap(interaction.text, limit)
@@ -120,11 +134,7 @@ def _analyze_once(
             # Hand analyzers the capped text; the flag is restored on the context below.
             interaction = interaction.model_copy(update={"text": text})
         capped.append(interaction)
-        found: list[Cue] = []
-        for result in detect(text=text, interaction=interaction):
-            if result:
-                found.extend(result)
-        cues.append(found)
+    cues = _detect_cues(hook, capped)
     contexts = hook.empathy_bridge_analyze(interactions=capped, cues=cues, config=config)
     if contexts is None:
         raise PluginError("no analyzer is registered: enable builtin.analyzer or install one")

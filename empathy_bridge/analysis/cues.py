@@ -28,14 +28,15 @@ metrics count.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import or_
 
 from empathy_bridge.analysis.prepare import model_tokens
-from empathy_bridge.schemas import Cue
+from empathy_bridge.schemas import AuthorRole, Cue
 
-__all__ = ["AGENT_CUE_KINDS", "CUE_KINDS", "CUE_WEIGHTS", "MAX_CUES_PER_KIND", "detect_cues"]
+__all__ = ["AGENT_CUE_KINDS", "CUE_KINDS", "CUE_WEIGHTS", "MAX_CUES_PER_KIND", "detect_cues",
+           "detect_cues_batch"]
 
 _I = re.IGNORECASE
 
@@ -496,3 +497,12 @@ def detect_cues(text: str, *, agent: bool = False) -> list[Cue]:
     if not mask:
         return []
     return _run(text, _MASK_RULES[mask], fold=True)
+
+
+def detect_cues_batch(texts: Sequence[str], roles: Sequence[AuthorRole]) -> list[list[Cue]]:
+    """:func:`detect_cues` of each text, read as an agent's unless its role is the customer's.
+
+    The shape of the ``empathy_bridge_detect_cues`` hook: one list per text, in order.
+    """
+    customer = AuthorRole.CUSTOMER
+    return [detect_cues(t, agent=r is not customer) for t, r in zip(texts, roles, strict=True)]

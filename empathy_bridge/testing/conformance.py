@@ -27,7 +27,7 @@ fixtures must give a fresh platform state per test (function scope). What is che
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,10 @@ class _FailOn:
         self.native_id = native_id
 
     @hookimpl
-    def empathy_bridge_detect_cues(self, text: str, interaction: Interaction | None) -> list[Cue]:
-        if interaction is not None and interaction.native_id == self.native_id:
+    def empathy_bridge_detect_cues(self, interactions: Sequence[Interaction]) -> list[list[Cue]]:
+        if any(i.native_id == self.native_id for i in interactions):
             raise RuntimeError("conformance: deliberate failure on one record")
-        return []
+        return [[] for _ in interactions]
 
 
 class AdapterConformance:

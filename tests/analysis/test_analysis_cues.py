@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -95,21 +96,25 @@ class _RefundPlugin:
     """A third-party cue detector, added through the same hook as the built-in one."""
 
     @hookimpl
-    def empathy_bridge_detect_cues(self, text: str, interaction: Interaction | None) -> list[Cue]:
-        start = text.lower().find("refund")
-        if start < 0:
-            return []
-        return [Cue(kind="refund_request", span=text[start : start + 6], start=start,
-                    end=start + 6, detector="refunds")]
+    def empathy_bridge_detect_cues(self, interactions: Sequence[Interaction]) -> list[list[Cue]]:
+        out: list[list[Cue]] = []
+        for interaction in interactions:
+            text = interaction.text
+            start = text.lower().find("refund")
+            out.append([] if start < 0 else [
+                Cue(kind="refund_request", span=text[start : start + 6], start=start,
+                    end=start + 6, detector="refunds")
+            ])
+        return out
 
 
 def test_hook_merges_builtin_and_plugin_cues() -> None:
     pm = get_plugin_manager({"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}, (_RefundPlugin(),))
     text = "Third time asking: I want a refund!!!"
     results = pm.hook.empathy_bridge_detect_cues(
-        text=text, interaction=_interaction(text, AuthorRole.CUSTOMER)
+        interactions=[_interaction(text, AuthorRole.CUSTOMER)]
     )
-    kinds = {c.kind for found in results for c in found}
+    kinds = {c.kind for result in results for found in result for c in found}
     assert {"repeated_contact", "shouting", "refund_request"} <= kinds
 
 
@@ -117,9 +122,9 @@ def test_hook_reads_agent_messages_as_agent() -> None:
     pm = get_plugin_manager({"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"})
     text = "Sorry about that! Please cancel my earlier note."
     results = pm.hook.empathy_bridge_detect_cues(
-        text=text, interaction=_interaction(text, AuthorRole.AGENT)
+        interactions=[_interaction(text, AuthorRole.AGENT)]
     )
-    kinds = {c.kind for found in results for c in found}
+    kinds = {c.kind for result in results for found in result for c in found}
     assert "apology" in kinds
     assert "churn_threat" not in kinds
 
@@ -154,3 +159,78 @@ def test_case_folded_patterns_match_like_the_case_insensitive_ones() -> None:
     assert any(module._FOLDED[p] is not None for _, p in rules)
     for text in texts:
         assert module._run(text, rules, fold=True) == module._run(text, rules), text
+
+
+def test_batch_detector_reads_each_message_by_its_role() -> None:
+    from empathy_bridge.analysis.cues import detect_cues_batch
+
+    texts = [text for text, _, _ in CASES] + ["Sorry about that! Please cancel my earlier note."]
+    roles = [AuthorRole.CUSTOMER, AuthorRole.AGENT, AuthorRole.BOT] * len(texts)
+    roles = roles[: len(texts)]
+    assert detect_cues_batch(texts, roles) == [
+        detect_cues(t, agent=r is not AuthorRole.CUSTOMER)
+        for t, r in zip(texts, roles, strict=True)
+    ]
+
+
+def test_bridge_concatenates_plugin_cues_per_message() -> None:
+    from empathy_bridge.engine import Bridge
+
+    env = {"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}
+    plain = Bridge.from_config(None, environ=env)
+    bridge = Bridge.from_config(None, environ=env, plugins=[_RefundPlugin()])
+    texts = ["Third time asking: I want a refund!!!", "all good, thanks", "refund please"]
+    with_plugin = bridge.analyze_many(texts)
+    without = plain.analyze_many(texts)
+    for text, ours, builtin in zip(texts, with_plugin, without, strict=True):
+        extra = [c for c in ours.cues if c.kind == "refund_request"]
+        assert [c.kind for c in ours.cues if c.kind != "refund_request"] == [
+            c.kind for c in builtin.cues
+        ]
+        assert [c.span for c in extra] == (["refund"] if "refund" in text else [])
+
+
+class _FailsOnOne:
+    """A cue detector that raises on one message of the batch."""
+
+    @hookimpl
+    def empathy_bridge_detect_cues(self, interactions: Sequence[Interaction]) -> list[list[Cue]]:
+        if any("boom" in i.text for i in interactions):
+            raise RuntimeError("cue detector failed")
+        return [[] for _ in interactions]
+
+
+class _WrongLength:
+    @hookimpl
+    def empathy_bridge_detect_cues(self, interactions: Sequence[Interaction]) -> list[list[Cue]]:
+        return [] if len(interactions) < 2 else [[]]
+
+
+def test_failing_cue_detector_is_isolated_to_its_record() -> None:
+    from empathy_bridge.engine import Bridge
+    from empathy_bridge.errors import SkippableError
+    from empathy_bridge.pipeline import analyze_batch
+
+    bridge = Bridge.from_config(
+        None, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}, plugins=[_FailsOnOne()]
+    )
+    interactions = [_interaction(t, AuthorRole.CUSTOMER).model_copy(update={"native_id": str(n)})
+                    for n, t in enumerate(["fine", "boom", "I want to cancel"])]
+    done, failures = analyze_batch(bridge.pm, interactions, bridge.config)
+    assert [i.native_id for i, _ in done] == ["0", "2"]
+    assert [(f.native_id, f.stage) for f in failures] == [("1", "analyze")]
+    assert "cue detector failed" in failures[0].error
+    assert failures[0].plugin is not None
+    with pytest.raises(SkippableError, match="item 1"):
+        bridge.analyze_many(["fine", "boom"])
+
+
+def test_cue_detector_of_the_wrong_length_is_a_plugin_error() -> None:
+    from empathy_bridge.engine import Bridge
+    from empathy_bridge.errors import PluginError
+
+    bridge = Bridge.from_config(
+        None, environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"}, plugins=[_WrongLength()]
+    )
+    with pytest.raises(PluginError, match="1 lists for 3 interactions"):
+        bridge.analyze_many(["a", "b", "c"])
