@@ -59,6 +59,8 @@ __all__ = ["ExportCursor", "ExportReader", "UserDirectory"]
 log = logging.getLogger("empathy_bridge_zendesk")
 
 _BAD_RECORD = (KeyError, ValueError, TypeError, ValidationError, OverflowError)
+#: Tickets per fetched batch (a 1,000-ticket export page leaves as four batches).
+TICKETS_PER_BATCH = 250
 #: Built parties kept for reuse: agents recur on every page, customers rarely repeat, so a
 #: small LRU keeps the hits while memory stays flat whatever the backlog.
 _PARTY_CACHE_MAX = 2_000
@@ -186,10 +188,17 @@ class ExportReader:
                 window = self._read_comments(events_pos, newest, batch)
                 events_pos = max(events_pos, newest + 1)
                 self._read_ratings(newest)
-                self._emit(tickets, window, batch)
+                # A page's tickets leave in slices of whole tickets, each its own batch (only
+                # the last carries the cursor): the engine's working set then follows the
+                # slice, not a page's thread lengths, and a ticket still comes in one batch.
+                for start in range(0, len(tickets), TICKETS_PER_BATCH):
+                    if start:
+                        yield batch
+                        batch = FetchBatch()
+                    self._emit(tickets[start:start + TICKETS_PER_BATCH], window, batch)
                 for ticket_id, comments in window.items():
                     self._orphans.hold(ticket_id, comments)
-            del page["tickets"]  # the batch holds what it needs; let the page go early
+            page.pop("tickets", None)  # the batches hold what they need; let the page go
             state.tickets = page.get("after_cursor") or state.tickets
             oldest = self._orphans.oldest()
             state.events = events_pos if oldest is None else min(events_pos, oldest)
