@@ -19,9 +19,8 @@ import collections
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from empathy_bridge.budget import RateLimit, default_classify
@@ -39,6 +38,10 @@ from empathy_bridge.schemas import (
     WriteResult,
 )
 from empathy_bridge.secrets import Secrets
+
+if TYPE_CHECKING:
+    # Only named in annotations: the adapters that send through requests import it themselves.
+    import requests
 
 __all__ = [
     "Adapter",

@@ -13,9 +13,8 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from empathy_bridge.errors import (
@@ -27,6 +26,13 @@ from empathy_bridge.errors import (
 from empathy_bridge.retry import RetryPolicy
 from empathy_bridge.schemas import Cue, EmotionalContext, EmotionalState, Interaction
 from empathy_bridge.secrets import Secrets
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx is imported where a hosted analyzer is built or its error translated, never at import
+# time: the CLI and the SDK import this module on every start, most of them with no hosted
+# analyzer configured.
 
 __all__ = [
     "Analyzer",
@@ -91,6 +97,8 @@ class Analyzer(abc.ABC):
 
 def translate_http_error(exc: Exception, service: str) -> Exception:
     """Map an httpx failure to the core's error types (one line, no secrets)."""
+    import httpx
+
     if isinstance(exc, httpx.HTTPStatusError):
         response = exc.response
         status = response.status_code
@@ -148,6 +156,8 @@ class HttpAnalyzer(Analyzer):
         super().__init__(options, secrets)
         assert isinstance(options, HttpOptions)
         self.retry_policy = retry_policy or RetryPolicy(attempts=3, max_seconds=30.0)
+        import httpx
+
         limits = httpx.Limits(max_connections=options.max_connections)
         timeout = httpx.Timeout(options.timeout_seconds)
         self.client = httpx.Client(limits=limits, timeout=timeout)
@@ -161,6 +171,7 @@ class HttpAnalyzer(Analyzer):
         params: dict[str, str] | None = None,
     ) -> Any:
         """POST JSON and return the decoded answer; errors translated, retriable ones retried."""
+        import httpx
 
         def once() -> Any:
             try:
@@ -183,6 +194,8 @@ class HttpAnalyzer(Analyzer):
         params: dict[str, str] | None = None,
     ) -> Any:
         """Async variant of :meth:`post_json` for the real-time server (one attempt)."""
+        import httpx
+
         try:
             response = await self.async_client.post(
                 url, json=payload, headers=headers, params=params

@@ -8,14 +8,15 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from empathy_bridge.engine import Bridge, SyncReport
 from empathy_bridge.errors import ConfigError, SkippableError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["register"]
 
@@ -27,7 +28,18 @@ _config_option = click.option(
     help="Path to the TOML config file.",
 )
 
-console = Console(stderr=True)
+
+# rich is imported by the commands that draw tables, not at start-up: `analyze` never needs it.
+def _table(*columns: str, **options: Any) -> Table:
+    from rich.table import Table
+
+    return Table(*columns, **options)
+
+
+def _print(renderable: Any) -> None:
+    from rich.console import Console
+
+    Console().print(renderable)
 
 
 def _emit_json(data: Any) -> None:
@@ -62,14 +74,14 @@ def plugins(as_json: bool) -> None:
     if as_json:
         _emit_json([info.model_dump() for info in infos])
         return
-    table = Table("plugin", "version", "hooks")
+    table = _table("plugin", "version", "hooks")
     for info in infos:
         table.add_row(
             info.name,
             info.version or "",
             ", ".join(h.removeprefix("empathy_bridge_") for h in info.hooks),
         )
-    Console().print(table)
+    _print(table)
 
 
 def _read_jsonl(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -160,7 +172,7 @@ def _stream_analyses(bridge: Bridge, input_file: IO[str], batch_size: int) -> No
 
 
 def _report_table(reports: list[SyncReport]) -> Table:
-    table = Table(
+    table = _table(
         "source",
         "status",
         "pulled",
@@ -203,7 +215,7 @@ def sync(config_path: Path, sources: tuple[str, ...], once: bool, as_json: bool)
     if as_json:
         _emit_json([r.__dict__ for r in reports])
     else:
-        Console().print(_report_table(reports))
+        _print(_report_table(reports))
     if any(r.status == "failed" for r in reports):
         for r in reports:
             if r.status == "failed":
@@ -221,6 +233,7 @@ class _progress:
     def __enter__(self) -> Any:
         if not self.enabled:
             return None
+        from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
@@ -228,7 +241,7 @@ class _progress:
             TextColumn("{task.description}"),
             TextColumn("{task.completed} records"),
             TimeElapsedColumn(),
-            console=console,
+            console=Console(stderr=True),
             transient=True,
         )
         self._progress.__enter__()
@@ -256,7 +269,7 @@ def status(config_path: Path, as_json: bool) -> None:
     if as_json:
         _emit_json(rows)
         return
-    table = Table(
+    table = _table(
         "source", "last run", "status", "lag", "next run", "pending outbox", "dead letters", "quota"
     )
     for row in rows:
@@ -270,7 +283,7 @@ def status(config_path: Path, as_json: bool) -> None:
             str(row["dead_letters"]),
             str(row["quota"]),
         )
-    Console().print(table)
+    _print(table)
 
 
 @click.group()
@@ -311,12 +324,12 @@ def dead_letters_list(config_path: Path, source: str | None, as_json: bool) -> N
     if as_json:
         _emit_json([{k: v for k, v in d.__dict__.items() if k != "payload"} for d in letters])
         return
-    table = Table("id", "source", "stage", "record", "plugin", "error")
+    table = _table("id", "source", "stage", "record", "plugin", "error")
     for d in letters:
         table.add_row(
             str(d.id), d.source, d.stage, d.native_id or "", d.plugin or "", d.error[:120]
         )
-    Console().print(table)
+    _print(table)
 
 
 @dead_letters.command("show")
@@ -378,7 +391,7 @@ def fields() -> None:
 
 
 def _field_rows(checks: list[Any]) -> None:
-    table = Table("field", "native id", "exists", "compatible", "detail")
+    table = _table("field", "native id", "exists", "compatible", "detail")
     for c in checks:
         table.add_row(
             c.name,
@@ -387,7 +400,7 @@ def _field_rows(checks: list[Any]) -> None:
             "yes" if c.compatible else "NO",
             c.detail,
         )
-    Console().print(table)
+    _print(table)
 
 
 @fields.command("check")

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from empathy_bridge.engine import Bridge
 
@@ -131,6 +129,10 @@ def demo(workdir: Path, records: int, seed: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
+    # rich only here, so the CLI's start-up (every command registers this one) does not pay it.
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(
         "platform",
         "status",
