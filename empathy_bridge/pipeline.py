@@ -284,7 +284,10 @@ def plan_conversation(
         if extra:
             updates.extend(extra)
     tier = plan.decisions.priority.tier if plan.decisions.priority else plan.context.tier
-    return [u.model_copy(update={"priority_rank": tier.rank}) for u in updates]
+    rank = tier.rank
+    # A copy only where the rank differs (calm conversations keep the adapter's rank 0).
+    return [u if u.priority_rank == rank else u.model_copy(update={"priority_rank": rank})
+            for u in updates]
 
 
 def diff_updates(
