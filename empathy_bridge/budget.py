@@ -27,18 +27,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-from requests.adapters import BaseAdapter
-
 from empathy_bridge.errors import QuotaExhaustedError
 
+# BudgetedTransport and install_budget are importable from here too (see __getattr__ below).
 __all__ = [
     "ApiBudget",
-    "BudgetedTransport",
     "RateLimit",
     "TokenBucket",
     "default_classify",
-    "install_budget",
 ]
 
 log = logging.getLogger("empathy_bridge.budget")
@@ -331,69 +327,14 @@ def default_classify(method: str, url: str) -> str:
     return "read" if method.upper() in ("GET", "HEAD", "OPTIONS") else "write"
 
 
-class BudgetedTransport(BaseAdapter):
-    """A requests transport adapter that takes a token before every request it sends.
+def __getattr__(name: str) -> Any:
+    """:class:`BudgetedTransport` and :func:`install_budget`, from :mod:`.budget_transport`.
 
-    It wraps whatever adapter was mounted (retry settings, TLS pinning and test transports keep
-    working) and corrects the budget from each answer's headers.
+    They subclass and wrap ``requests`` classes, so they live apart and load on first use: every
+    start imports this module (adapters declare :class:`RateLimit` plans), few send anything.
     """
+    if name in ("BudgetedTransport", "install_budget"):
+        from empathy_bridge import budget_transport
 
-    def __init__(
-        self,
-        inner: BaseAdapter,
-        budget: ApiBudget,
-        tenant: str,
-        platform: str,
-        classify: Classify = default_classify,
-    ) -> None:
-        super().__init__()
-        self.inner = inner
-        self.budget = budget
-        self.tenant = tenant
-        self.platform = platform
-        self.classify = classify
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
-        verify: bool | str = True,
-        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        """Acquire a token, send through the wrapped adapter, learn from the answer."""
-        endpoint = self.classify(request.method or "GET", request.url or "")
-        self.budget.acquire(self.tenant, self.platform, endpoint)
-        response = self.inner.send(
-            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
-        )
-        self.budget.observe(
-            self.tenant, self.platform, endpoint, response.status_code, response.headers
-        )
-        return response
-
-    def close(self) -> None:
-        """Close the wrapped adapter."""
-        self.inner.close()
-
-
-def install_budget(
-    session: requests.Session,
-    budget: ApiBudget,
-    *,
-    tenant: str,
-    platform: str,
-    classify: Classify = default_classify,
-) -> int:
-    """Wrap every transport adapter mounted on ``session``; returns how many were wrapped.
-
-    Idempotent: an adapter already wrapped is left alone.
-    """
-    wrapped = 0
-    for prefix, adapter in list(session.adapters.items()):
-        if isinstance(adapter, BudgetedTransport):
-            continue
-        session.mount(prefix, BudgetedTransport(adapter, budget, tenant, platform, classify))
-        wrapped += 1
-    return wrapped
+        return getattr(budget_transport, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from pydantic import ValidationError
 
 from empathy_bridge.adapter import Adapter, FetchBatch, SourceConfig
-from empathy_bridge.budget import ApiBudget, install_budget
+from empathy_bridge.budget import ApiBudget
 from empathy_bridge.composition import AnalyzersSettings, build_chain
 from empathy_bridge.config import (
     BridgeConfig,
@@ -40,6 +40,7 @@ from empathy_bridge.errors import (
     RetriableError,
     SkippableError,
 )
+from empathy_bridge.fingerprint import value_json
 from empathy_bridge.pipeline import (
     ConversationPlan,
     StageFailure,
@@ -62,7 +63,11 @@ from empathy_bridge.schemas import (
     WriteResult,
 )
 from empathy_bridge.secrets import Secrets
-from empathy_bridge.store import DeadLetter, DecisionRow, OutboxRow, Store, value_json
+
+if TYPE_CHECKING:
+    # The store (and SQLAlchemy) is imported when a Bridge first touches ``.store``: analysing
+    # text never does, so `empathy-bridge analyze` and SDK callers do not pay for it.
+    from empathy_bridge.store import DeadLetter, DecisionRow, OutboxRow, Store
 
 __all__ = ["Bridge", "SyncReport"]
 
@@ -210,6 +215,8 @@ class Bridge:
     def store(self) -> Store:
         """The state store (opened and migrated on first use)."""
         if self._store is None:
+            from empathy_bridge.store import Store
+
             self._store = Store(self.config.store.url, self.config.base_dir)
         return self._store
 
@@ -229,6 +236,8 @@ class Bridge:
         Called at the start of every cycle (installing is idempotent), inside its error
         handling: an adapter may build its clients, and read their credentials, only then.
         """
+        from empathy_bridge.budget_transport import install_budget  # requests: load on use
+
         tenant, platform = adapter.config.tenant, adapter.name
         if adapter.plan_limits:
             self.budget.set_plan(tenant, platform, adapter.plan_limits)
@@ -685,6 +694,8 @@ class Bridge:
                 results = self.retry_policy.call(lambda: adapter.apply(updates))
                 if not all(r.success for r in results):
                     return False
+                from empathy_bridge.store import OutboxRow
+
                 rows = [OutboxRow(id=-1, update=u, attempts=0) for u in updates]
                 with self.store.transaction() as conn:
                     self.store.mark_written(conn, rows)
@@ -731,6 +742,8 @@ def _failure(pm: pluggy.PluginManager, conversation: Conversation, exc: Exceptio
 
 
 def _decision_row(plan: ConversationPlan) -> DecisionRow:
+    from empathy_bridge.store import DecisionRow
+
     p = plan.decisions.priority
     handoff = plan.decisions.handoff
     return DecisionRow(

@@ -20,6 +20,7 @@ from empathy_bridge.adapter import Adapter, Decisions
 from empathy_bridge.composition import AnalyzerChain
 from empathy_bridge.config import BridgeConfig
 from empathy_bridge.errors import PluginError
+from empathy_bridge.fingerprint import fingerprint, value_json
 from empathy_bridge.schemas import (
     AuthorRole,
     Conversation,
@@ -28,7 +29,6 @@ from empathy_bridge.schemas import (
     FieldUpdate,
     Interaction,
 )
-from empathy_bridge.store.store import fingerprint, value_json
 from empathy_bridge.text import cap
 
 log = logging.getLogger("empathy_bridge.pipeline")

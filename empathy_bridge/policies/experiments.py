@@ -13,14 +13,19 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from empathy_bridge.errors import ConfigError
-from empathy_bridge.policies.experiment_store import Observation
 from empathy_bridge.policies.library import ResponseLibrary
 from empathy_bridge.policies.settings import METRICS, Experiment, ExperimentsSettings
+
+if TYPE_CHECKING:
+    # The experiment store needs SQLAlchemy; the built-in policies plugin imports this module
+    # on every start (config checks), and only reports read observations.
+    from empathy_bridge.policies.experiment_store import Observation
 
 __all__ = [
     "Comparison",

@@ -25,7 +25,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from empathy_bridge.config import format_validation_error
@@ -132,6 +131,8 @@ def builtin_library_dir() -> Path:
 
 
 def _load_file(path: Path) -> Scenario:
+    import yaml  # on first load of a library, not when the policies plugin is imported
+
     where = f"{path.parent.name}/{path.name}"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

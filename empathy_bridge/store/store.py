@@ -7,7 +7,6 @@ interactions, analyses, outbox rows and cursor commit atomically (transactional 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,22 +34,18 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
 from empathy_bridge.errors import StoreError
+from empathy_bridge.fingerprint import fingerprint, value_json
 from empathy_bridge.schemas import EmotionalContext, FieldUpdate, Interaction
 from empathy_bridge.store import tables as t
 from empathy_bridge.store.migrations import migrate
 
-__all__ = ["DeadLetter", "DecisionRow", "OutboxRow", "Store", "value_json"]
+__all__ = ["DeadLetter", "DecisionRow", "OutboxRow", "Store", "fingerprint", "value_json"]
 
 # Outbox rows not settled yet: queued, or handed to the platform without a recorded outcome.
 _OPEN = ("pending", "in_flight")
 
 # SQLite caps bound parameters per statement; chunk IN-lists below it.
 _CHUNK = 500
-
-
-def value_json(value: Any) -> str:
-    """Canonical JSON of a field value, so equal values compare equal as text in the ledger."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -762,21 +757,6 @@ class Store:
         tbl = t.metadata.tables[table]
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(tbl)).scalar_one())
-
-
-def fingerprint(interaction: Interaction) -> str:
-    """Content fingerprint of what the analysis depends on (not tags or fields we write)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (
-        interaction.text,
-        interaction.author_role.value,
-        interaction.author.id if interaction.author else "",
-        interaction.conversation_id,
-        interaction.visibility.value,
-    ):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 def _executemany(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> None:
