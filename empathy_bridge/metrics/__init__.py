@@ -16,23 +16,14 @@ the ``n`` it rests on; see ``docs/metrics.md`` for the catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from empathy_bridge.metrics.load import load_metrics
-from empathy_bridge.metrics.outcomes import cohort_metrics, outcome_metrics, segment_metrics
-from empathy_bridge.metrics.query import DIMENSIONS, MetricQuery, Run
-from empathy_bridge.metrics.ratings import rating_metrics
-from empathy_bridge.metrics.rollup import RefreshReport, refresh
-from empathy_bridge.metrics.service import (
-    escalation_metrics,
-    reply_metrics,
-    sentiment_metrics,
-    sla_metrics,
-)
-from empathy_bridge.metrics.settings import MetricsSettings
-from empathy_bridge.schemas import EmpathyMetric
-from empathy_bridge.store import Store
+if TYPE_CHECKING:
+    from empathy_bridge.metrics.compute import FAMILIES, compute_metrics, compute_series
+    from empathy_bridge.metrics.query import DIMENSIONS, MetricQuery
+    from empathy_bridge.metrics.rollup import RefreshReport, refresh
+    from empathy_bridge.metrics.settings import MetricsSettings
 
 __all__ = [
     "DIMENSIONS",
@@ -45,55 +36,24 @@ __all__ = [
     "refresh",
 ]
 
-#: Metric families by name, in the order they are reported.
-FAMILIES: dict[str, Callable[[Run], list[EmpathyMetric]]] = {
-    "replies": reply_metrics,
-    "escalation": escalation_metrics,
-    "sentiment": sentiment_metrics,
-    "sla": sla_metrics,
-    "outcomes": outcome_metrics,
-    "cohorts": cohort_metrics,
-    "segments": segment_metrics,
-    "load": load_metrics,
-    "ratings": rating_metrics,
+# The public names load on first use (PEP 562): the built-in metrics plugin imports
+# ``empathy_bridge.metrics.settings`` on every start, which runs this file, and the computation
+# side needs the store (SQLAlchemy), scipy and statsmodels, which `empathy-bridge analyze` and
+# most SDK calls never use.
+_HOMES = {
+    "DIMENSIONS": "query",
+    "FAMILIES": "compute",
+    "MetricQuery": "query",
+    "MetricsSettings": "settings",
+    "RefreshReport": "rollup",
+    "compute_metrics": "compute",
+    "compute_series": "compute",
+    "refresh": "rollup",
 }
 
 
-def compute_metrics(
-    store: Store,
-    settings: MetricsSettings | None = None,
-    query: MetricQuery | None = None,
-    families: Sequence[str] | None = None,
-) -> list[EmpathyMetric]:
-    """Every metric (or the named ``families``) over the rollups; call :func:`refresh` first."""
-    settings = settings or MetricsSettings()
-    query = query or MetricQuery()
-    with store.engine.connect() as conn:
-        run = Run.open(conn, settings, query)
-        out: list[EmpathyMetric] = []
-        for name in families or FAMILIES:
-            out.extend(FAMILIES[name](run))
-    return out
-
-
-def compute_series(
-    store: Store,
-    settings: MetricsSettings | None = None,
-    *,
-    since: datetime,
-    until: datetime,
-    bucket: timedelta = timedelta(days=7),
-    families: Sequence[str] = ("replies", "sentiment", "sla", "escalation"),
-    max_buckets: int = 52,
-) -> list[EmpathyMetric]:
-    """The named families per time bucket (for trend charts); one query set per bucket."""
-    settings = settings or MetricsSettings()
-    buckets = min(max_buckets, max(1, int((until - since) / bucket) + 1))
-    step = max(bucket, (until - since) / buckets)
-    out: list[EmpathyMetric] = []
-    start = since
-    while start < until:
-        end = min(start + step, until)
-        out.extend(compute_metrics(store, settings, MetricQuery(since=start, until=end), families))
-        start = end
-    return out
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
