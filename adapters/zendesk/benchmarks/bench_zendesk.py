@@ -12,7 +12,9 @@ and what a second cycle costs (it must write nothing)::
     .venv/bin/python adapters/zendesk/benchmarks/bench_zendesk.py --sandbox-url http://127.0.0.1:8765
 
 The sandbox runs without rate limits and without the API budget (``plan = none``), so the
-numbers measure the adapter and the pipeline, not Zendesk's per-minute allowance.
+numbers measure the adapter and the pipeline, not Zendesk's per-minute allowance. Start a fresh
+served sandbox for every measured run: each run's write-back adds ticket events to the export
+stream, so a re-used sandbox makes the next run read (and cost) more.
 """
 
 from __future__ import annotations
