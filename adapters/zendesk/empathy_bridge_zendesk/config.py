@@ -106,6 +106,11 @@ class ZendeskConfig(SourceConfig):
         default=0, ge=0, description="Unix time the first sync starts from (0: everything)."
     )
     per_page: int = Field(default=1000, ge=1, le=1000, description="Tickets per export page.")
+    tickets_per_batch: int = Field(
+        default=500, ge=1,
+        description="Whole tickets per batch handed to the engine (an export page leaves in "
+        "slices of this size): bounds the working set of a cycle.",
+    )
     fields: FieldIds = Field(default_factory=FieldIds)
     field_types: FieldTypes = Field(default_factory=FieldTypes)
     tag_prefix: str = Field(

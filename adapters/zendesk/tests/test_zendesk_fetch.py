@@ -223,3 +223,23 @@ def test_last_minute_is_left_out_like_zendesk(
         if not i.native_id.startswith("csat")
     ]
     assert again == []  # too recent: the next cycles pick it up once it is an hour old
+
+
+def test_a_page_leaves_in_slices_of_whole_tickets(
+    start_sandbox: Callable[..., ZendeskSandbox],
+    make_adapter: Callable[..., ZendeskAdapter],
+) -> None:
+    sandbox = start_sandbox(records=120, seed=4)
+    adapter = make_adapter(sandbox, per_page=40, tickets_per_batch=7)
+    batches = list(adapter.fetch(None))
+    got = _all(batches)
+    assert {k for k in got if not k.startswith("csat-")} == _live_comment_ids(sandbox)
+    assert max(len({i.conversation_id for i in b.interactions}) for b in batches) <= 7
+    # Only a page's last slice commits the cursor; every ticket comes in one batch.
+    assert sum(b.cursor is None for b in batches) >= 3
+    assert batches[-1].cursor is not None
+    batches_of: dict[str, set[int]] = {}
+    for n, batch in enumerate(batches):
+        for interaction in batch.interactions:
+            batches_of.setdefault(interaction.conversation_id, set()).add(n)
+    assert {c: b for c, b in batches_of.items() if len(b) > 1} == {}
