@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ from empathy_bridge.errors import (
     SkippableError,
 )
 from empathy_bridge.fingerprint import value_json
+from empathy_bridge.gc_pause import paused_gc
 from empathy_bridge.pipeline import (
     ConversationPlan,
     StageFailure,
@@ -281,38 +283,38 @@ class Bridge:
         now = datetime.now(UTC)
         size = self.config.analysis.batch_size
         out: list[EmotionalContext] = []
-        # Interactions are built one batch at a time and dropped after it, so a long input never
-        # holds them all: less memory, and fewer live objects for the garbage collector to scan.
-        chunk: list[Interaction] = []
+        numbered = enumerate(items)
         # The first plain text is validated with the caller's fields; the others only differ in
         # id and text (both plain str), so they are copies of it with those replaced.
         template: Interaction | None = None
-        for n, item in enumerate(items):
-            if isinstance(item, Interaction):
-                chunk.append(item)
-            elif template is not None and type(item) is str:
-                key = str(n)
-                chunk.append(
-                    template.model_copy(
-                        update={"native_id": key, "conversation_id": key, "text": item}
-                    )
-                )
-            else:
-                interaction = Interaction(
-                    source="sdk",
-                    native_id=str(n),
-                    conversation_id=str(n),
-                    text=item,
-                    created_at=now,
-                    **interaction_fields,
-                )
-                chunk.append(interaction)
-                if type(item) is str:
-                    template = interaction
-            if len(chunk) >= size:
-                out.extend(self._analyze_chunk(chunk))
-                chunk = []
-        if chunk:
+        # Interactions are built one batch at a time and dropped after it, so a long input never
+        # holds them all. Building them allocates only acyclic objects: the cyclic collector is
+        # paused meanwhile, as during the analysis itself (see empathy_bridge.gc_pause).
+        while batch := list(islice(numbered, size)):
+            chunk: list[Interaction] = []
+            with paused_gc():
+                for n, item in batch:
+                    if isinstance(item, Interaction):
+                        chunk.append(item)
+                    elif template is not None and type(item) is str:
+                        key = str(n)
+                        chunk.append(
+                            template.model_copy(
+                                update={"native_id": key, "conversation_id": key, "text": item}
+                            )
+                        )
+                    else:
+                        interaction = Interaction(
+                            source="sdk",
+                            native_id=str(n),
+                            conversation_id=str(n),
+                            text=item,
+                            created_at=now,
+                            **interaction_fields,
+                        )
+                        chunk.append(interaction)
+                        if type(item) is str:
+                            template = interaction
             out.extend(self._analyze_chunk(chunk))
         return out
 

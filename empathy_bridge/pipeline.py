@@ -21,6 +21,7 @@ from empathy_bridge.composition import AnalyzerChain
 from empathy_bridge.config import BridgeConfig
 from empathy_bridge.errors import PluginError
 from empathy_bridge.fingerprint import fingerprint, value_json
+from empathy_bridge.gc_pause import paused_gc
 from empathy_bridge.schemas import (
     AuthorRole,
     Conversation,
@@ -114,7 +115,7 @@ def _detect_cues(hook: Any, interactions: Sequence[Interaction]) -> list[list[Cu
                 "interactions"
             )
     if len(results) == 1:
-        return [list(found) for found in results[0]]
+        return list(results[0])
     return [
         [cue for result in results for cue in result[n]] for n in range(len(interactions))
     ]
@@ -127,15 +128,18 @@ def _analyze_once(
     chain: AnalyzerChain | None = None,
 ) -> list[EmotionalContext]:
     limit = config.analysis.max_chars
-    capped: list[Interaction] = []
-    for interaction in interactions:
-        text, truncated = cap(interaction.text, limit)
-        if truncated:
-            # Hand analyzers the capped text; the flag is restored on the context below.
-            interaction = interaction.model_copy(update={"text": text})
-        capped.append(interaction)
-    cues = _detect_cues(hook, capped)
-    contexts = hook.empathy_bridge_analyze(interactions=capped, cues=cues, config=config)
+    capped = list(interactions)
+    # Messages over the cap are rare: only they are copied, with the capped text for the
+    # analyzers, and only their contexts are revisited below to restore the flag.
+    long = [n for n, interaction in enumerate(interactions) if len(interaction.text) > limit]
+    for n in long:
+        text, _ = cap(capped[n].text, limit)
+        capped[n] = capped[n].model_copy(update={"text": text})
+    # Thousands of acyclic objects per batch: the cyclic collector waits until the batch is done
+    # (see gc_pause; cycles a plugin makes meanwhile are collected then).
+    with paused_gc():
+        cues = _detect_cues(hook, capped)
+        contexts = hook.empathy_bridge_analyze(interactions=capped, cues=cues, config=config)
     if contexts is None:
         raise PluginError("no analyzer is registered: enable builtin.analyzer or install one")
     if len(contexts) != len(interactions):
@@ -144,11 +148,10 @@ def _analyze_once(
         )
     if chain:
         contexts = chain.refine(capped, cues, contexts)
-    out = []
-    for original, context in zip(interactions, contexts, strict=True):
-        if len(original.text) > limit and not context.truncated:
-            context = context.model_copy(update={"truncated": True})
-        out.append(context)
+    out = list(contexts)
+    for n in long:
+        if not out[n].truncated:
+            out[n] = out[n].model_copy(update={"truncated": True})
     return out
 
 

@@ -68,3 +68,25 @@ def test_analyze_many_texts_equal_explicit_interactions() -> None:
         assert mixed[2] == bridge.analyze(TEXTS[2])
     finally:
         bridge.close()
+
+
+def test_sdk_path_equals_analyze_texts_with_long_messages_mid_batch() -> None:
+    from empathy_bridge.analysis import analyze_texts
+
+    limit = 100
+    texts = [
+        "short and fine",
+        "This is the THIRD time I'm asking!!! " * 5,  # over the cap, cues past it dropped
+        "I want to cancel my subscription",
+        "x" * 101,
+        "",
+    ]
+    bridge = Bridge.from_config(
+        {"analysis": {"max_chars": limit, "batch_size": 2}},
+        environ={"EMPATHY_BRIDGE_NO_AUTOLOAD": "1"},
+    )
+    sdk = bridge.analyze_many(texts)
+    assert [c.truncated for c in sdk] == [False, True, False, True, False]
+    assert [c.model_dump_json() for c in sdk] == [
+        c.model_dump_json() for c in analyze_texts(texts, max_chars=limit)
+    ]
