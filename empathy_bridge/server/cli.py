@@ -56,10 +56,9 @@ def serve(config_path: Path | None, host: str | None, port: int | None, print_op
     bridge = Bridge.from_config(config_path)
     settings = bridge.config.section("server", ServerSettings)
     mode = worker or settings.worker
-    if mode == "thread":
-        # The webhook worker is CPU-bound Python in the same process as the event loop: a
-        # short GIL switch interval hands the GIL back to request handling sooner.
-        sys.setswitchinterval(settings.gil_switch_interval)
+    # /v1/analyze batches (and a thread worker) run CPU-bound Python beside the event loop: a
+    # short GIL switch interval hands the GIL back to request handling sooner.
+    sys.setswitchinterval(settings.gil_switch_interval)
     bridge.store  # noqa: B018 - open and migrate the store before accepting traffic
     app = create_app(bridge, close_bridge=True, worker=mode)
     # Everything loaded so far (models, plugins, schemas) lives as long as the process: out of

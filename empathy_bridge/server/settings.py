@@ -62,8 +62,9 @@ class ServerSettings(BaseModel):
                                        description="How long the worker sleeps when idle.")
     gil_switch_interval: float = Field(
         default=0.0005, gt=0, le=0.1,
-        description="sys.setswitchinterval for `serve` with a thread worker: how soon it "
-                    "yields the GIL to request handling (Python's default is 0.005).")
+        description="sys.setswitchinterval for `serve`: how soon a thread doing CPU work "
+                    "(a /v1/analyze batch, a thread worker) yields the GIL to request handling "
+                    "(Python's default is 0.005).")
     zendesk_secret_env: str = Field(
         default="ZENDESK_WEBHOOK_SECRET",
         description="Variable holding the Zendesk webhook signing secret.")

@@ -76,6 +76,22 @@ def test_writer_thread_answers_every_concurrent_delivery_after_its_commit(
     queue.close()
 
 
+def test_receiving_side_leaves_checkpoints_to_the_worker(bridge: Bridge) -> None:
+    receiver = EventQueue.open(bridge, auto_checkpoint=False)
+    database = Path(receiver.engine.url.database or "")
+    try:
+        # 30 commits of 200 kB: far past SQLite's 1,000-page automatic checkpoint.
+        for n in range(30):
+            receiver.enqueue_many([_event(f"c{n}", payload="x" * 200_000)])
+        # The commits only appended to the write-ahead log; the database file did not grow...
+        assert database.stat().st_size < 1_000_000
+        receiver.checkpoint()  # ...until the worker's checkpoint copied the log into it.
+        assert database.stat().st_size > 6_000_000
+        assert len(receiver.pending(100)) == 30
+    finally:
+        receiver.close()
+
+
 def test_events_pending_in_the_store_are_moved_to_the_queue_file(bridge: Bridge) -> None:
     # A version before the queue had its own file left pending events in the store.
     with bridge.store.transaction() as conn:
