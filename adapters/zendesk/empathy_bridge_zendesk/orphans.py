@@ -104,8 +104,9 @@ class OrphanBuffer:
 
     def _connection(self) -> sqlite3.Connection:
         if self._disk is None:
-            # "" is SQLite's private temporary on-disk database, removed on close.
-            self._disk = sqlite3.connect("")
+            # "" is SQLite's private temporary on-disk database, removed on close. One fetch
+            # generator owns the buffer, but a caller may resume it from another thread.
+            self._disk = sqlite3.connect("", check_same_thread=False)
             self._disk.executescript(_SCHEMA)
         return self._disk
 
