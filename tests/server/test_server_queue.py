@@ -126,6 +126,7 @@ tenant = "acme"
 
 [server]
 worker_idle_seconds = 60
+worker_nice = 0  # a niced child can starve for minutes on a loaded test machine
 webhook_sources = {{ zendesk = "desk" }}
 """, encoding="utf-8")
     return path
