@@ -19,6 +19,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -70,6 +71,7 @@ def child(url: str) -> None:
         report = bridge.sync("zendesk")
         seconds = time.perf_counter() - started
         store_bytes = store.stat().st_size
+    shutil.rmtree(store.parent, ignore_errors=True)  # 1.8 GB after a 100,000-ticket run
     writes = sum(n for key, n in report.api_calls.items()
                  if "/tickets/update_many" in key or "/job_statuses/" in key)
     print(json.dumps({
