@@ -557,9 +557,11 @@ class Bridge:
         self._reconcile(adapter, report)
         while True:
             with _Clock(report, "store"):
-                rows = self.store.pending_records(source, size)
-            records = {r.update.record_id for r in rows}
-            if not rows or (full_batches_only and len(records) < size):
+                # A partial batch waits for the next page: its rows are not even read.
+                rows = self.store.pending_records(
+                    source, size, min_records=size if full_batches_only else 1
+                )
+            if not rows:
                 return
             with _Clock(report, "store"):
                 self.store.set_status(None, rows, "in_flight")

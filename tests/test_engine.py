@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from sqlalchemy import select
+
 from empathy_bridge import hookimpl
 from empathy_bridge.adapter import Adapter, FetchBatch
 from empathy_bridge.defaults.example_source import ExampleAdapter, ExampleDesk
@@ -20,6 +22,7 @@ from empathy_bridge.schemas import (
     PriorityDecision,
     WriteResult,
 )
+from empathy_bridge.store import DecisionRow, tables
 
 _n = itertools.count()
 
@@ -148,6 +151,44 @@ def test_outbox_serves_the_most_urgent_records_first(make_bridge: Any) -> None:
         bridge.store.enqueue(conn, updates)
     rows = bridge.store.pending_records("example", 2)
     assert sorted(r.update.record_id for r in rows) == ["2", "4"]
+
+
+def test_outbox_rows_read_back_equal_and_settle_into_the_ledger(make_bridge: Any) -> None:
+    bridge = make_bridge(desk_config())
+    store = bridge.store
+    when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    updates = [
+        FieldUpdate(source="example", record_id="1", field="tags", value=["b", "a"], op="add_tags"),
+        FieldUpdate(source="example", record_id="2", field="f", value={"z": 1, "a": [None, 1.5]}),
+    ]
+    with store.transaction() as conn:
+        store.enqueue(conn, updates)
+        store.set_cursor(conn, "example", "c1")
+    # Fewer records than asked for: nothing is handed out.
+    assert store.pending_records("example", 5, min_records=3) == []
+    rows = store.pending_records("example", 5, min_records=2)
+    assert [r.update for r in rows] == updates
+    with store.transaction() as conn:
+        store.mark_written(conn, rows)
+    assert store.pending_count("example") == 0
+    assert store.ledger_values("example", ["1", "2"]) == {
+        ("1", "tags"): '["b","a"]',
+        ("2", "f"): '{"a":[null,1.5],"z":1}',
+    }
+    # Timestamps bound in bulk are stored as SQLAlchemy stores them one by one.
+    with store.transaction() as conn:
+        store.save_decisions(
+            conn,
+            "example",
+            [
+                DecisionRow(conversation_id=c, native_id=c, payload="{}", priority=None,
+                            tier=None, due_at=when, handoff=None)
+                for c in ("1", "2")
+            ],
+        )
+    with store.engine.connect() as conn:
+        due = conn.execute(select(tables.decisions.c.due_at)).scalars().all()
+    assert due == [when.replace(tzinfo=None)] * 2
 
 
 def test_sdk_analyze_and_handoff_in_a_few_lines() -> None:

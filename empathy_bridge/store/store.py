@@ -13,11 +13,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    DateTime,
     Engine,
     Table,
     and_,
@@ -35,6 +37,7 @@ from sqlalchemy.sql.dml import Insert
 
 from empathy_bridge.errors import StoreError
 from empathy_bridge.fingerprint import fingerprint, value_json
+from empathy_bridge.gc_pause import paused_gc
 from empathy_bridge.schemas import EmotionalContext, FieldUpdate, Interaction
 from empathy_bridge.store import tables as t
 from empathy_bridge.store.migrations import migrate
@@ -43,6 +46,9 @@ __all__ = ["DeadLetter", "DecisionRow", "OutboxRow", "Store", "fingerprint", "va
 
 # Outbox rows not settled yet: queued, or handed to the platform without a recorded outcome.
 _OPEN = ("pending", "in_flight")
+
+# A memo's miss marker (None is a value).
+_MISSING = object()
 
 # SQLite caps bound parameters per statement; chunk IN-lists below it.
 _CHUNK = 500
@@ -85,6 +91,9 @@ class OutboxRow:
     id: int
     update: FieldUpdate
     attempts: int
+    #: The value's canonical JSON as stored (``value_json(update.value)``), when read from the
+    #: outbox: the ledger records it without encoding the value again.
+    stored_value: str | None = None
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -236,6 +245,14 @@ class Store:
         """Upsert interactions, fingerprints and contexts within the caller's transaction."""
         if not items:
             return
+        # The row dicts are acyclic and die with the statement: no cyclic-GC passes over them.
+        with paused_gc():
+            self._save_analyses(conn, items)
+
+    @staticmethod
+    def _save_analyses(
+        conn: Connection, items: Sequence[tuple[Interaction, str, EmotionalContext]]
+    ) -> None:
         _upsert(
             conn,
             t.interactions,
@@ -520,6 +537,11 @@ class Store:
         for ids in _chunks(stale):
             conn.execute(delete(t.outbox).where(t.outbox.c.id.in_(ids)))
         now = _now()
+        with paused_gc():
+            self._insert_outbox(conn, updates, now)
+
+    @staticmethod
+    def _insert_outbox(conn: Connection, updates: Sequence[FieldUpdate], now: datetime) -> None:
         _executemany(
             conn,
             t.outbox.insert(),
@@ -549,11 +571,12 @@ class Store:
             return int(conn.execute(query).scalar_one())
 
     def pending_records(
-        self, source: str, max_records: int, status: str = "pending"
+        self, source: str, max_records: int, status: str = "pending", min_records: int = 1
     ) -> list[OutboxRow]:
         """Pending rows of up to ``max_records`` records, most urgent records first.
 
         ``status="in_flight"`` lists rows handed to the platform without a recorded outcome.
+        Fewer than ``min_records`` records give an empty list (their rows are not read).
         """
         with self.engine.connect() as conn:
             urgency = func.max(t.outbox.c.priority_rank).label("urgency")
@@ -570,8 +593,10 @@ class Store:
                 .all()
             )
             rows: list[OutboxRow] = []
+            if len(records) < min_records:
+                return rows
             for chunk in _chunks(list(records)):
-                for row in conn.execute(
+                stmt = (
                     select(t.outbox)
                     .where(
                         t.outbox.c.source == source,
@@ -579,22 +604,9 @@ class Store:
                         t.outbox.c.record_id.in_(chunk),
                     )
                     .order_by(t.outbox.c.id)
-                ):
-                    rows.append(
-                        OutboxRow(
-                            id=row.id,
-                            attempts=row.attempts,
-                            update=FieldUpdate(
-                                source=row.source,
-                                record_id=row.record_id,
-                                field=row.field,
-                                op=row.op,
-                                value=json.loads(row.value),
-                                priority_rank=row.priority_rank,
-                                reason=row.reason or "",
-                            ),
-                        )
-                    )
+                )
+                with paused_gc():
+                    rows.extend(_outbox_rows(conn.execute(stmt)))
         return rows
 
     def mark_written(self, conn: Connection, rows: Sequence[OutboxRow]) -> None:
@@ -608,7 +620,10 @@ class Store:
         ledger_rows = {}
         for row in rows:
             u = row.update
-            ledger_rows[(u.source, u.record_id, u.field)] = value_json(u.value)
+            stored = row.stored_value
+            ledger_rows[(u.source, u.record_id, u.field)] = (
+                value_json(u.value) if stored is None else stored
+            )
         _upsert(
             conn,
             t.writeback_ledger,
@@ -759,6 +774,24 @@ class Store:
             return int(conn.execute(select(func.count()).select_from(tbl)).scalar_one())
 
 
+def _outbox_rows(result: Iterable[Any]) -> Iterator[OutboxRow]:
+    for row in result:
+        yield OutboxRow(
+            id=row.id,
+            attempts=row.attempts,
+            update=FieldUpdate(
+                source=row.source,
+                record_id=row.record_id,
+                field=row.field,
+                op=row.op,
+                value=json.loads(row.value),
+                priority_rank=row.priority_rank,
+                reason=row.reason or "",
+            ),
+            stored_value=row.value,
+        )
+
+
 def _executemany(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> None:
     """Run an INSERT (or upsert) over many rows of the same keys.
 
@@ -770,21 +803,49 @@ def _executemany(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]])
     """
     if not rows:
         return
+    # The parameter tuples are acyclic and die with the statement: no cyclic-GC passes.
+    with paused_gc():
+        _executemany_unpaused(conn, stmt, rows)
+
+
+def _executemany_unpaused(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> None:
     dialect = conn.dialect
     keys = list(rows[0])
     if dialect.name == "sqlite" and dialect.paramstyle == "qmark":
         compiled = stmt.compile(dialect=dialect, column_keys=keys, for_executemany=True)
         order = compiled.positiontup or []
         columns = stmt.table.c
-        if set(order) <= set(keys) and all(name in columns for name in order):
-            binds = [
-                (name, columns[name].type.dialect_impl(dialect).bind_processor(dialect))
-                for name in order
+        if order and set(order) <= set(keys) and all(name in columns for name in order):
+            # Plain tuples in the statement's order, then only the columns with a type
+            # processor converted in place (most columns have none).
+            getter = itemgetter(*order)
+            params: list[Any] = [getter(row) for row in rows]
+            if len(order) == 1:
+                params = [(value,) for value in params]
+            procs = [
+                (position, processor, isinstance(columns[name].type, DateTime))
+                for position, name in enumerate(order)
+                if (processor := columns[name].type.dialect_impl(dialect).bind_processor(dialect))
             ]
-            conn.exec_driver_sql(
-                compiled.string,
-                [tuple(bind(row[n]) if bind else row[n] for n, bind in binds) for row in rows],
-            )
+            if procs:
+                params = [list(values) for values in params]
+                for position, processor, repeats in procs:
+                    if repeats:
+                        # A batch's timestamps are mostly one object ("now" of the batch):
+                        # format each object once. Keyed by identity, not equality: equal
+                        # instants in different time zones are stored differently.
+                        memo: dict[int, Any] = {}
+                        for values in params:
+                            value = values[position]
+                            done = memo.get(id(value), _MISSING)
+                            if done is _MISSING:
+                                done = memo[id(value)] = processor(value)
+                            values[position] = done
+                    else:
+                        for values in params:
+                            values[position] = processor(values[position])
+                params = [tuple(values) for values in params]
+            conn.exec_driver_sql(compiled.string, params)
             return
     conn.execute(stmt, list(rows))
 
