@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
+from functools import cached_property, partial
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,12 +147,6 @@ class Bridge:
         self.budget = ApiBudget()
         self._store = store
         self._adapters: dict[str, Adapter] = {}
-        registrations = collect_registrations(
-            self.pm.hook.empathy_bridge_register_adapters, "adapter"
-        )
-        self.adapter_classes: dict[str, type[Adapter]] = {
-            n: v for n, (v, _) in registrations.items()
-        }
         self.source_configs: dict[str, SourceConfig] = {
             name: self._validate_source(name, raw) for name, raw in config.sources.items()
         }
@@ -197,6 +191,18 @@ class Bridge:
         if secrets_file and not Path(secrets_file).is_absolute():
             secrets_file = str(cfg.base_dir / secrets_file)
         return cls(cfg, pm, Secrets(env, secrets_file))
+
+    @cached_property
+    def adapter_classes(self) -> dict[str, type[Adapter]]:
+        """Installed adapters by name, collected on first use.
+
+        Lazily, so a Bridge without sources (``empathy-bridge analyze``) never imports the
+        adapters' vendor clients.
+        """
+        registrations = collect_registrations(
+            self.pm.hook.empathy_bridge_register_adapters, "adapter"
+        )
+        return {n: v for n, (v, _) in registrations.items()}
 
     def _validate_source(self, name: str, raw: Mapping[str, Any]) -> SourceConfig:
         data = {"adapter": name, **raw}

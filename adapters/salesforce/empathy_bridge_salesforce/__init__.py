@@ -4,9 +4,30 @@ Install ``empathy-bridge-salesforce`` and configure a source with ``adapter = "s
 see ``docs/adapters/salesforce.md``.
 """
 
-from empathy_bridge_salesforce.adapter import SalesforceAdapter
-from empathy_bridge_salesforce.config import CaseFields, SalesforceConfig
-from empathy_bridge_salesforce.sandbox import SalesforceSandbox
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from empathy_bridge_salesforce.adapter import SalesforceAdapter
+    from empathy_bridge_salesforce.config import CaseFields, SalesforceConfig
+    from empathy_bridge_salesforce.sandbox import SalesforceSandbox
 
 __all__ = ["CaseFields", "SalesforceAdapter", "SalesforceConfig", "SalesforceSandbox"]
 __version__ = "0.1.0"
+
+# The public names load on first use (PEP 562): the plugin entry point imports this package,
+# and every command (even ``analyze``) would otherwise pay for simple-salesforce at start-up.
+_HOME = {
+    "SalesforceAdapter": "empathy_bridge_salesforce.adapter",
+    "CaseFields": "empathy_bridge_salesforce.config",
+    "SalesforceConfig": "empathy_bridge_salesforce.config",
+    "SalesforceSandbox": "empathy_bridge_salesforce.sandbox",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)

@@ -7,8 +7,6 @@ from typing import Any
 
 from empathy_bridge.adapter import Adapter
 from empathy_bridge.hookspecs import hookimpl
-from empathy_bridge_salesforce.adapter import SalesforceAdapter
-from empathy_bridge_salesforce.sandbox import make_sandbox
 
 __all__ = ["empathy_bridge_register_adapters", "empathy_bridge_register_sandboxes"]
 
@@ -16,10 +14,16 @@ __all__ = ["empathy_bridge_register_adapters", "empathy_bridge_register_sandboxe
 @hookimpl
 def empathy_bridge_register_adapters(register: Callable[[type[Adapter]], None]) -> None:
     """Register the ``salesforce`` adapter."""
+    # Imported here, not at module level: the vendor client costs a noticeable share of
+    # start-up that commands without a source (``analyze``) should not pay.
+    from empathy_bridge_salesforce.adapter import SalesforceAdapter
+
     register(SalesforceAdapter)
 
 
 @hookimpl
 def empathy_bridge_register_sandboxes(register: Callable[[str, Callable[..., Any]], None]) -> None:
     """Register the ``salesforce`` sandbox (HTTPS on loopback with a throwaway CA)."""
+    from empathy_bridge_salesforce.sandbox import make_sandbox
+
     register("salesforce", make_sandbox)
