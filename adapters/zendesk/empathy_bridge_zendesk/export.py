@@ -52,6 +52,7 @@ from empathy_bridge_zendesk.normalize import (
     ticket_interactions,
 )
 from empathy_bridge_zendesk.orphans import OrphanBuffer
+from empathy_bridge_zendesk.prefetch import PagePrefetch
 from empathy_bridge_zendesk.transport import ZendeskHttp
 
 __all__ = ["ExportCursor", "ExportReader", "UserDirectory"]
@@ -140,6 +141,8 @@ class ExportReader:
         self.bot_user_ids = frozenset(config.bot_user_ids)
         self._parties: LRUCache[tuple[int, AuthorRole], Party] = LRUCache(_PARTY_CACHE_MAX)
         self._orphans = OrphanBuffer(config.orphan_buffer_max)
+        # Export pages certain to be read next are fetched while this page is worked on.
+        self._pages = PagePrefetch(http, limit=2 if config.prefetch_pages else 0)
         self._ratings: dict[int, list[dict[str, Any]]] = {}
         self._carry: dict[str, Any] | None = None
         # Ratings read but updated after the current window (at most one page of 100).
@@ -155,6 +158,7 @@ class ExportReader:
         try:
             yield from self._batches(raw_cursor)
         finally:
+            self._pages.close()
             self._orphans.close()
 
     def _batches(self, raw_cursor: str | None) -> Iterator[FetchBatch]:
@@ -176,13 +180,19 @@ class ExportReader:
         # them. Stopping early is always safe, so clock skew with Zendesk only shifts work.
         cycle_started = int(time.time())
         while True:
-            page = self.http.get(url, "reading the incremental ticket export", params)
+            page = self._pages.get(url, "reading the incremental ticket export", params)
             tickets = [t for t in page.get("tickets") or () if isinstance(t, dict) and "id" in t]
+            newest = _newest(tickets)
+            after = page.get("after_url")
+            last = bool(page.get("end_of_stream") or not after or newest >= cycle_started
+                        # an empty page pointing at itself: nothing more to read now
+                        or (not tickets and after == url))
+            if not last:
+                # The next page is read whatever this one holds: let it come in meanwhile.
+                self._pages.start(after)
             self.users.add(page.get("users"))
             batch = FetchBatch()
-            newest = -1
             if tickets:
-                newest = max(int(t.get("generated_timestamp") or 0) for t in tickets)
                 window = self._read_comments(events_pos, newest, batch)
                 events_pos = max(events_pos, newest + 1)
                 self._read_ratings(newest)
@@ -204,12 +214,11 @@ class ExportReader:
             oldest = self._orphans.oldest()
             state.events = events_pos if oldest is None else min(events_pos, oldest)
             batch.cursor = state.dump()
+            if not last:
+                self._prefetch_window(after, events_pos)
             yield batch
-            after = page.get("after_url")
-            if page.get("end_of_stream") or not after or newest >= cycle_started:
+            if last:
                 break
-            if not tickets and after == url:
-                break  # an empty page pointing at itself: nothing more to read now
             url, params = after, None
         final = FetchBatch()
         self._resolve_orphans(final)
@@ -222,6 +231,29 @@ class ExportReader:
         yield final
 
     # -- comments ---------------------------------------------------------------------------
+
+    def _prefetch_window(self, next_tickets: str, start: int) -> None:
+        """Start the first events request of the next page's window, if that page is in.
+
+        Only when the next ticket page has already arrived, as its newest timestamp decides
+        which request :meth:`_read_comments` makes first (or whether it makes one at all).
+        """
+        page = self._pages.peek(next_tickets)
+        if page is None:
+            return
+        newest = _newest([t for t in page.get("tickets") or ()
+                          if isinstance(t, dict) and "id" in t])
+        url = self.http.url("/incremental/ticket_events.json")
+        carry = self._carry
+        if carry is None:
+            if start <= newest:
+                self._pages.start(url, _events_params(start))
+            return
+        end_time = carry.get("end_time")
+        next_page = carry.get("next_page")
+        if (end_time is not None and int(end_time) <= newest and not carry.get("end_of_stream")
+                and next_page and next_page != url):
+            self._pages.start(next_page)
 
     def _read_comments(self, start: int, newest: int, batch: FetchBatch
                        ) -> dict[int, dict[int, Comment]]:
@@ -236,15 +268,19 @@ class ExportReader:
             return out
         page, self._carry = self._carry, None
         url = self.http.url("/incremental/ticket_events.json")
-        params: dict[str, Any] | None = {"start_time": start, "include": "comment_events",
-                                         "per_page": 1000}
+        params: dict[str, Any] | None = _events_params(start)
         while True:
             if page is None:
-                page = self.http.get(url, "reading the ticket events export", params)
-                params = None
-            self._take_comments(page, start, newest, out, batch)
+                page = self._pages.get(url, "reading the ticket events export", params)
+            # Only the first request of a window takes ``params``; a carried page's next_page
+            # already holds its query (sending both repeated start_time in the URL).
+            params = None
             end_time = page.get("end_time")
             next_page = page.get("next_page")
+            if ((end_time is None or int(end_time) <= newest) and not page.get("end_of_stream")
+                    and next_page and next_page != url):
+                self._pages.start(next_page)  # read next below: fetch it while this is taken
+            self._take_comments(page, start, newest, out, batch)
             if end_time is not None and int(end_time) > newest:
                 self._carry = page
                 return out
@@ -389,6 +425,16 @@ class ExportReader:
                 continue
             if interaction is not None:
                 batch.interactions.append(interaction)
+
+
+def _newest(tickets: list[dict[str, Any]]) -> int:
+    """Newest ``generated_timestamp`` of a page's tickets (-1 without tickets)."""
+    return max((int(t.get("generated_timestamp") or 0) for t in tickets), default=-1)
+
+
+def _events_params(start: int) -> dict[str, Any]:
+    """Query of a window's first ticket-events request."""
+    return {"start_time": start, "include": "comment_events", "per_page": 1000}
 
 
 def _as_int(value: Any) -> int | None:
