@@ -360,10 +360,14 @@ class ExportReader:
             wanted.append(_as_int(ticket.get("requester_id")))
             wanted.extend(c.author_id for c in thread)
         self.users.ensure(wanted)
+        # The batch's users in a plain dict: one LRU lookup per user, not one per comment.
+        directory = self.users.users
+        known = {uid: directory[uid] for uid in set(wanted)
+                 if uid is not None and uid in directory}
         for ticket, thread in ready:
             try:
                 batch.interactions.extend(ticket_interactions(
-                    self.source, ticket, thread, self.users.users,
+                    self.source, ticket, thread, known,
                     bot_channels=self.bot_channels, bot_user_ids=self.bot_user_ids,
                     parties=self._parties))
             except _BAD_RECORD as exc:

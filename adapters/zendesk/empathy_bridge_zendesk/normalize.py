@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from empathy_bridge.schemas import AuthorRole, Interaction, Party, Visibility
-from empathy_bridge.text import clean_text
+from empathy_bridge.text import MAX_STORED_CHARS, clean_text
 
 __all__ = [
     "Comment",
@@ -160,6 +160,18 @@ def author_role(comment: Comment, requester_id: int | None, user: UserInfo | Non
 
 
 _MARKUP = re.compile(r"</?(?:p|div|br|table|tr|td|span|a|b|i|ul|ol|li|html|body)\b", re.I)
+#: What :func:`clean_text` would change in an ASCII text: characters other than printable ones
+#: and newlines, runs of spaces, and blank lines it folds (a line break followed by whitespace
+#: holding another break, other than exactly two breaks).
+_NEEDS_CLEANING = re.compile(r"[^\x20-\x7e\n]| {2}|\n +\n|\n\n *\n")
+
+
+def _is_clean(text: str) -> bool:
+    """True when ``clean_text(text)`` would return ``text`` itself: most comments are plain
+    ASCII already, and this one scan costs a fraction of the cleaning passes."""
+    return (text.isascii() and len(text) <= MAX_STORED_CHARS
+            and text[0] not in " \n" and text[-1] not in " \n"
+            and _NEEDS_CLEANING.search(text) is None)
 
 
 def comment_text(comment: Comment) -> str:
@@ -170,7 +182,7 @@ def comment_text(comment: Comment) -> str:
     """
     body = comment.body
     if body and not ("<" in body and _MARKUP.search(body)):
-        return clean_text(body)[0]
+        return body if _is_clean(body) else clean_text(body)[0]
     if body:
         return clean_text(body, is_html=True)[0]
     return clean_text(comment.html_body, is_html=True)[0]
@@ -223,6 +235,7 @@ def ticket_interactions(
     updated_at = parse_time(updated) if updated else None
     group = ticket.get("group_id")
     out: list[Interaction] = []
+    first: Interaction | None = None
     for comment in sorted(comments, key=lambda c: (c.timestamp, c.id)):
         user = users.get(comment.author_id) if comment.author_id is not None else None
         role = author_role(comment, requester_id, user, bot_channels, bot_user_ids)
@@ -233,18 +246,30 @@ def ticket_interactions(
             author = parties.get(key)
             if author is None:
                 author = parties[key] = _party(source, user, comment.author_id, role)
-        out.append(Interaction(
-            source=source, native_id=str(comment.id), conversation_id=str(ticket_id),
-            record_id=str(ticket_id),
-            channel=_CHANNELS.get(comment.channel or "", ticket_channel),
-            kind="ticket" if comment.is_description else "comment",
-            author=author, author_role=role, customer=customer,
-            visibility=Visibility.PUBLIC if comment.public else Visibility.PRIVATE,
-            text=text, created_at=parse_time(comment.created_at or comment.timestamp),
-            updated_at=updated_at, native_status=ticket.get("status"),
-            native_priority=str(priority) if priority else None, native_tags=tags,
-            native_fields=native_fields, team=str(group) if group is not None else None,
-        ))
+        own: dict[str, Any] = {
+            "native_id": str(comment.id),
+            "channel": _CHANNELS.get(comment.channel or "", ticket_channel),
+            "kind": "ticket" if comment.is_description else "comment",
+            "author": author, "author_role": role,
+            "visibility": Visibility.PUBLIC if comment.public else Visibility.PRIVATE,
+            "text": text, "created_at": parse_time(comment.created_at or comment.timestamp),
+        }
+        if first is None:
+            # The ticket's shared values (raw API data) are validated with its first comment.
+            first = Interaction(
+                source=source, conversation_id=str(ticket_id), record_id=str(ticket_id),
+                customer=customer, updated_at=updated_at, native_status=ticket.get("status"),
+                native_priority=str(priority) if priority else None, native_tags=tags,
+                native_fields=native_fields, team=str(group) if group is not None else None,
+                **own)
+            out.append(first)
+        else:
+            # The rest copy it: their own values are of the model's types already (str, a
+            # cached Party, enums, cleaned text, an aware UTC datetime), and copying costs
+            # less than validating. The same fields are set, so model_fields_set matches too;
+            # native_fields is copied so no two interactions share a mutable dict.
+            own["native_fields"] = dict(first.native_fields)
+            out.append(first.model_copy(update=own))
     return out
 
 
