@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -68,6 +69,11 @@ def run(config_path: Path, sources: tuple[str, ...]) -> None:
     bars = _Bars() if sys.stderr.isatty() else None
     with Bridge.from_config(config_path) as bridge:
         daemon = Daemon(bridge, sources, progress=bars.callback if bars else None)
+        bridge.store  # noqa: B018 - open and migrate the store before the first job
+        # What is loaded by now (model, plugins, schemas) lives as long as the process: frozen
+        # out of the collector's sight, each full collection during a sync walks only the
+        # batch's objects (the HTTP service and `analyze --input` do the same).
+        gc.freeze()
         if bars is not None:
             with bars.progress:
                 code = daemon.run()
