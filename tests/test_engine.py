@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import DateTime
 
 from empathy_bridge import hookimpl
 from empathy_bridge.adapter import Adapter, FetchBatch
@@ -22,7 +22,7 @@ from empathy_bridge.schemas import (
     PriorityDecision,
     WriteResult,
 )
-from empathy_bridge.store import DecisionRow, tables
+from empathy_bridge.store import DecisionRow
 
 _n = itertools.count()
 
@@ -175,20 +175,31 @@ def test_outbox_rows_read_back_equal_and_settle_into_the_ledger(make_bridge: Any
         ("1", "tags"): '["b","a"]',
         ("2", "f"): '{"a":[null,1.5],"z":1}',
     }
-    # Timestamps bound in bulk are stored as SQLAlchemy stores them one by one.
+    # Timestamps bound in bulk are stored as SQLAlchemy's own processor writes them one by one
+    # (a repeated object, an early year, another zone, whole seconds).
+    stamps = {
+        "1": when,
+        "2": when,
+        "3": datetime(987, 6, 5, 4, 3, 2, tzinfo=timezone(timedelta(hours=2))),
+        "4": datetime(2026, 12, 31, 23, 59, 59),
+    }
     with store.transaction() as conn:
         store.save_decisions(
             conn,
             "example",
             [
                 DecisionRow(conversation_id=c, native_id=c, payload="{}", priority=None,
-                            tier=None, due_at=when, handoff=None)
-                for c in ("1", "2")
+                            tier=None, due_at=due, handoff=None)
+                for c, due in stamps.items()
             ],
         )
     with store.engine.connect() as conn:
-        due = conn.execute(select(tables.decisions.c.due_at)).scalars().all()
-    assert due == [when.replace(tzinfo=None)] * 2
+        stored = dict(
+            conn.exec_driver_sql("SELECT conversation_id, due_at FROM decisions").fetchall()
+        )
+        bind = DateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    assert bind is not None
+    assert stored == {c: bind(due) for c, due in stamps.items()}
 
 
 def test_sdk_analyze_and_handoff_in_a_few_lines() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -33,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from empathy_bridge.errors import StoreError
 from empathy_bridge.fingerprint import fingerprint, value_json
@@ -596,8 +597,12 @@ class Store:
             if len(records) < min_records:
                 return rows
             for chunk in _chunks(list(records)):
+                # Only what an OutboxRow holds: parsing the unused timestamp cost more than
+                # the rest of the row.
+                o = t.outbox.c
                 stmt = (
-                    select(t.outbox)
+                    select(o.id, o.record_id, o.field, o.op, o.value, o.priority_rank)
+                    .add_columns(o.reason, o.attempts)
                     .where(
                         t.outbox.c.source == source,
                         t.outbox.c.status == status,
@@ -606,7 +611,7 @@ class Store:
                     .order_by(t.outbox.c.id)
                 )
                 with paused_gc():
-                    rows.extend(_outbox_rows(conn.execute(stmt)))
+                    rows.extend(_outbox_rows(source, conn.execute(stmt)))
         return rows
 
     def mark_written(self, conn: Connection, rows: Sequence[OutboxRow]) -> None:
@@ -614,9 +619,7 @@ class Store:
         if not rows:
             return
         now = _now()
-        ids = [r.id for r in rows]
-        for chunk in _chunks(ids):
-            conn.execute(delete(t.outbox).where(t.outbox.c.id.in_(chunk)))
+        _by_ids(conn, delete(t.outbox), [r.id for r in rows])
         ledger_rows = {}
         for row in rows:
             u = row.update
@@ -643,13 +646,11 @@ class Store:
             with self.transaction() as own:
                 self.set_status(own, rows, status)
             return
-        for chunk in _chunks([r.id for r in rows]):
-            conn.execute(update(t.outbox).where(t.outbox.c.id.in_(chunk)).values(status=status))
+        _by_ids(conn, update(t.outbox).values(status=status), [r.id for r in rows])
 
     def mark_failed(self, conn: Connection, rows: Sequence[OutboxRow]) -> None:
         """Take rows out of the outbox after a permanent failure (they are dead-lettered)."""
-        for chunk in _chunks([r.id for r in rows]):
-            conn.execute(delete(t.outbox).where(t.outbox.c.id.in_(chunk)))
+        _by_ids(conn, delete(t.outbox), [r.id for r in rows])
 
     def bump_attempts(self, rows: Sequence[OutboxRow]) -> None:
         """Count a failed attempt on rows that stay pending."""
@@ -774,21 +775,45 @@ class Store:
             return int(conn.execute(select(func.count()).select_from(tbl)).scalar_one())
 
 
-def _outbox_rows(result: Iterable[Any]) -> Iterator[OutboxRow]:
-    for row in result:
+def _by_ids(conn: Connection, stmt: Update | Delete, ids: Sequence[int]) -> None:
+    """Run an UPDATE or DELETE of the outbox (without a WHERE) on the rows with these ids.
+
+    On SQLite the statement is compiled once for one id and run through the driver's
+    ``executemany`` (a primary-key seek per id): cheaper than SQLAlchemy rendering and naming a
+    500-item ``IN`` list per chunk. The statement's other parameters must need no type
+    processing (plain strings and integers). Elsewhere: ``IN`` lists by chunk.
+    """
+    if not ids:
+        return
+    dialect = conn.dialect
+    if dialect.name == "sqlite" and dialect.paramstyle == "qmark":
+        compiled = stmt.where(t.outbox.c.id == bindparam("_row_id")).compile(dialect=dialect)
+        values = compiled.construct_params({"_row_id": 0})
+        order = compiled.positiontup or []
+        conn.exec_driver_sql(
+            compiled.string,
+            [tuple(row_id if n == "_row_id" else values[n] for n in order) for row_id in ids],
+        )
+        return
+    for chunk in _chunks(ids):
+        conn.execute(stmt.where(t.outbox.c.id.in_(chunk)))
+
+
+def _outbox_rows(source: str, result: Iterable[Any]) -> Iterator[OutboxRow]:
+    for row_id, record_id, field, op, value, rank, reason, attempts in result:
         yield OutboxRow(
-            id=row.id,
-            attempts=row.attempts,
+            id=row_id,
+            attempts=attempts,
             update=FieldUpdate(
-                source=row.source,
-                record_id=row.record_id,
-                field=row.field,
-                op=row.op,
-                value=json.loads(row.value),
-                priority_rank=row.priority_rank,
-                reason=row.reason or "",
+                source=source,
+                record_id=record_id,
+                field=field,
+                op=op,
+                value=json.loads(value),
+                priority_rank=rank,
+                reason=reason or "",
             ),
-            stored_value=row.value,
+            stored_value=value,
         )
 
 
@@ -822,14 +847,18 @@ def _executemany_unpaused(conn: Connection, stmt: Insert, rows: Sequence[dict[st
             params: list[Any] = [getter(row) for row in rows]
             if len(order) == 1:
                 params = [(value,) for value in params]
-            procs = [
-                (position, processor, isinstance(columns[name].type, DateTime))
-                for position, name in enumerate(order)
-                if (processor := columns[name].type.dialect_impl(dialect).bind_processor(dialect))
-            ]
+            procs: list[tuple[int, Callable[[Any], Any], bool]] = []
+            for position, name in enumerate(order):
+                impl = columns[name].type.dialect_impl(dialect)
+                bind = impl.bind_processor(dialect)
+                if bind is not None:
+                    is_time = isinstance(impl, DateTime)
+                    procs.append(
+                        (position, _fast_datetime(impl, bind) if is_time else bind, is_time)
+                    )
             if procs:
                 params = [list(values) for values in params]
-                for position, processor, repeats in procs:
+                for position, convert, repeats in procs:
                     if repeats:
                         # A batch's timestamps are mostly one object ("now" of the batch):
                         # format each object once. Keyed by identity, not equality: equal
@@ -839,15 +868,39 @@ def _executemany_unpaused(conn: Connection, stmt: Insert, rows: Sequence[dict[st
                             value = values[position]
                             done = memo.get(id(value), _MISSING)
                             if done is _MISSING:
-                                done = memo[id(value)] = processor(value)
+                                done = memo[id(value)] = convert(value)
                             values[position] = done
                     else:
                         for values in params:
-                            values[position] = processor(values[position])
+                            values[position] = convert(values[position])
                 params = [tuple(values) for values in params]
             conn.exec_driver_sql(compiled.string, params)
             return
     conn.execute(stmt, list(rows))
+
+
+# SQLAlchemy's default text for a SQLite DATETIME: "2026-11-27 22:01:45.000123", no zone.
+_SQLITE_DATETIME = (
+    "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+)
+
+
+def _fast_datetime(impl: Any, processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The same text as SQLite's DATETIME processor, from C for datetimes (about 5x faster).
+
+    ``isoformat`` writes the same zero-padded fields in the same order; its first 26
+    characters leave out the zone, which SQLAlchemy's format ignores too. Any other storage
+    format, or a value that is not exactly a datetime, keeps SQLAlchemy's processor.
+    """
+    if getattr(impl, "_storage_format", None) != _SQLITE_DATETIME:
+        return processor
+
+    def process(value: Any) -> Any:
+        if type(value) is datetime:
+            return value.isoformat(" ", "microseconds")[:26]
+        return processor(value)
+
+    return process
 
 
 def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -861,11 +914,19 @@ def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     keys = [c.name for c in table.primary_key.columns]
     name = conn.dialect.name
     if name in ("sqlite", "postgresql"):
-        from sqlalchemy.dialects import postgresql, sqlite
+        # Only the dialect in use: importing PostgreSQL's also loads its async drivers' modules.
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = (sqlite.insert if name == "sqlite" else postgresql.insert)(table)
-        others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        _executemany(conn, stmt.on_conflict_do_update(index_elements=keys, set_=others), rows)
+            lite = sqlite_insert(table)
+            others = {c.name: lite.excluded[c.name] for c in table.columns if c.name not in keys}
+            _executemany(conn, lite.on_conflict_do_update(index_elements=keys, set_=others), rows)
+        else:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            pg = pg_insert(table)
+            others = {c.name: pg.excluded[c.name] for c in table.columns if c.name not in keys}
+            _executemany(conn, pg.on_conflict_do_update(index_elements=keys, set_=others), rows)
         return
     for chunk in _chunks(rows, 300):
         conn.execute(
