@@ -853,9 +853,7 @@ def _executemany_unpaused(conn: Connection, stmt: Insert, rows: Sequence[dict[st
                 bind = impl.bind_processor(dialect)
                 if bind is not None:
                     is_time = isinstance(impl, DateTime)
-                    procs.append(
-                        (position, _fast_datetime(impl, bind) if is_time else bind, is_time)
-                    )
+                    procs.append((position, bind, is_time))
             if procs:
                 params = [list(values) for values in params]
                 for position, convert, repeats in procs:
@@ -877,30 +875,6 @@ def _executemany_unpaused(conn: Connection, stmt: Insert, rows: Sequence[dict[st
             conn.exec_driver_sql(compiled.string, params)
             return
     conn.execute(stmt, list(rows))
-
-
-# SQLAlchemy's default text for a SQLite DATETIME: "2026-11-27 22:01:45.000123", no zone.
-_SQLITE_DATETIME = (
-    "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
-)
-
-
-def _fast_datetime(impl: Any, processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """The same text as SQLite's DATETIME processor, from C for datetimes (about 5x faster).
-
-    ``isoformat`` writes the same zero-padded fields in the same order; its first 26
-    characters leave out the zone, which SQLAlchemy's format ignores too. Any other storage
-    format, or a value that is not exactly a datetime, keeps SQLAlchemy's processor.
-    """
-    if getattr(impl, "_storage_format", None) != _SQLITE_DATETIME:
-        return processor
-
-    def process(value: Any) -> Any:
-        if type(value) is datetime:
-            return value.isoformat(" ", "microseconds")[:26]
-        return processor(value)
-
-    return process
 
 
 def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
