@@ -142,7 +142,7 @@ class ExportReader:
         self._parties: LRUCache[tuple[int, AuthorRole], Party] = LRUCache(_PARTY_CACHE_MAX)
         self._orphans = OrphanBuffer(config.orphan_buffer_max)
         # Export pages certain to be read next are fetched while this page is worked on.
-        self._pages = PagePrefetch(http, limit=2 if config.prefetch_pages else 0)
+        self._pages = PagePrefetch(http, limit=3 if config.prefetch_pages else 0)
         self._ratings: dict[int, list[dict[str, Any]]] = {}
         self._carry: dict[str, Any] | None = None
         # Ratings read but updated after the current window (at most one page of 100).
@@ -394,8 +394,8 @@ class ExportReader:
                 self._ratings.setdefault(int(rating["ticket_id"]), []).append(rating)
             if queue or self._rating_url is None:
                 return
-            page = self.http.get(self._rating_url, "reading satisfaction ratings",
-                                 self._rating_params)
+            page = self._pages.get(self._rating_url, "reading satisfaction ratings",
+                                   self._rating_params)
             for rating in page.get("satisfaction_ratings") or ():
                 if not isinstance(rating, dict) or rating.get("score") not in ("good", "bad"):
                     continue
@@ -413,6 +413,9 @@ class ExportReader:
             links = page.get("links") or {}
             self._rating_url = links.get("next") if meta.get("has_more") else None
             self._rating_params = None
+            if self._rating_url:
+                # Read later in this cycle in any case (at the latest by the final batch).
+                self._pages.start(self._rating_url)
 
     def _emit_ratings(self, ticket_ids: Iterable[int], batch: FetchBatch) -> None:
         ratings = [r for tid in ticket_ids for r in self._ratings.pop(tid, ())]

@@ -3,8 +3,9 @@
 A sync spends part of its fetch time waiting for the next export page while it has nothing
 else to do; the engine then analyses, stores and writes the batch while the network is idle.
 :class:`PagePrefetch` lets the reader ask for a page it is certain to read next (the ticket
-export's ``after_url``, the events export's ``next_page`` inside a window) before it needs it:
-one background thread sends that GET and decodes the JSON, and nothing else. The reader's own
+export's ``after_url``, the events export's ``next_page`` inside a window, the ratings'
+next link) before it needs it: one background thread sends that GET and decodes the JSON, and
+nothing else. The reader's own
 :meth:`PagePrefetch.get` then takes the answer, under the same retry policy and with the same
 error translation as :meth:`ZendeskHttp.get`: a failed prefetch is the policy's first attempt,
 so HTTP errors, 429s with ``Retry-After`` and API-budget errors reach the caller as before and
@@ -37,10 +38,11 @@ def _key(url: str, params: Mapping[str, Any] | None) -> _Key:
 
 
 class PagePrefetch:
-    """GETs started ahead in one background thread; at most ``limit`` pending at once
-    (``0``: none, every :meth:`get` is a plain :meth:`ZendeskHttp.get`)."""
+    """GETs started ahead in one background thread; at most ``limit`` pending at once: one
+    per export read (tickets, ticket events, satisfaction ratings); ``0`` starts none, so
+    every :meth:`get` is a plain :meth:`ZendeskHttp.get`."""
 
-    def __init__(self, http: ZendeskHttp, limit: int = 2) -> None:
+    def __init__(self, http: ZendeskHttp, limit: int = 3) -> None:
         self.http = http
         self.limit = limit
         self._pending: dict[_Key, Future[Any]] = {}
