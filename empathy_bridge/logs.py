@@ -70,3 +70,20 @@ def configure_logging(
     )
     logger.addHandler(handler)
     logger.propagate = False
+
+
+def logging_flags() -> list[str]:
+    """CLI flags that give a child process (the HTTP service's worker) this process's logging.
+
+    So the child's lines have the same format (``--log-json``) and pass the same redaction.
+    """
+    logger = logging.getLogger("empathy_bridge")
+    flags = []
+    if any(
+        getattr(handler, "_empathy_bridge", False) and isinstance(handler.formatter, _JsonFormatter)
+        for handler in logger.handlers
+    ):
+        flags.append("--log-json")
+    if logger.level == logging.DEBUG:
+        flags.append("--debug")
+    return flags

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from empathy_bridge.logs import configure_logging, logging_flags
 from empathy_bridge.server.queue import EventQueue
 
 __all__ = ["WorkerProcess", "lock_path", "main"]
@@ -64,7 +65,7 @@ class WorkerProcess:
             self._started_at = time.monotonic()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "empathy_bridge.server.worker_process",
-                 "--config", str(self.config_path)],
+                 "--config", str(self.config_path), *logging_flags()],
                 stdin=subprocess.PIPE)
             assert self.proc.stdin is not None
             # Wake-ups must never block the event loop: a full pipe already wakes the child.
@@ -146,8 +147,12 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description="empathy-bridge webhook worker process")
     parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("--log-json", action="store_true", help="log as JSON lines")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    # The server's own logging setup (passed as flags): same format, same redaction of
+    # personal data; INFO at least, since a worker's log is its only voice.
+    configure_logging(debug=args.debug, verbose=True, json_lines=args.log_json)
     # Ctrl-C reaches the whole process group: the server stops us with SIGTERM in its own time.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     bridge = Bridge.from_config(args.config)

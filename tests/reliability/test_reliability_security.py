@@ -91,6 +91,19 @@ def test_personal_data_is_redacted_in_log_lines(capsys: pytest.CaptureFixture[st
     assert "[email]" in err and "[card]" in err and "[phone]" in err
 
 
+def test_the_service_worker_child_gets_the_servers_log_format() -> None:
+    # The webhook worker runs in a child process: its lines must be JSON when the server's are,
+    # and go through the same redaction (configure_logging), not a bare basicConfig.
+    from empathy_bridge.logs import logging_flags
+
+    configure_logging(verbose=True, json_lines=True)
+    assert logging_flags() == ["--log-json"]
+    configure_logging(debug=True)
+    assert logging_flags() == ["--debug"]
+    configure_logging()
+    assert logging_flags() == []
+
+
 @pytest.mark.parametrize(
     "text",
     [
