@@ -16,8 +16,9 @@ the ``n`` it rests on; see ``docs/metrics.md`` for the catalogue.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from empathy_bridge.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from empathy_bridge.metrics.compute import FAMILIES, compute_metrics, compute_series
@@ -40,20 +41,13 @@ __all__ = [
 # ``empathy_bridge.metrics.settings`` on every start, which runs this file, and the computation
 # side needs the store (SQLAlchemy), scipy and statsmodels, which `empathy-bridge analyze` and
 # most SDK calls never use.
-_HOMES = {
-    "DIMENSIONS": "query",
-    "FAMILIES": "compute",
-    "MetricQuery": "query",
-    "MetricsSettings": "settings",
-    "RefreshReport": "rollup",
-    "compute_metrics": "compute",
-    "compute_series": "compute",
-    "refresh": "rollup",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+__getattr__ = lazy_exports(__name__, {
+    "DIMENSIONS": ".query",
+    "FAMILIES": ".compute",
+    "MetricQuery": ".query",
+    "MetricsSettings": ".settings",
+    "RefreshReport": ".rollup",
+    "compute_metrics": ".compute",
+    "compute_series": ".compute",
+    "refresh": ".rollup",
+})

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    DateTime,
     Engine,
     Table,
     and_,
@@ -47,9 +46,6 @@ __all__ = ["DeadLetter", "DecisionRow", "OutboxRow", "Store", "fingerprint", "va
 
 # Outbox rows not settled yet: queued, or handed to the platform without a recorded outcome.
 _OPEN = ("pending", "in_flight")
-
-# A memo's miss marker (None is a value).
-_MISSING = object()
 
 # SQLite caps bound parameters per statement; chunk IN-lists below it.
 _CHUNK = 500
@@ -847,30 +843,16 @@ def _executemany_unpaused(conn: Connection, stmt: Insert, rows: Sequence[dict[st
             params: list[Any] = [getter(row) for row in rows]
             if len(order) == 1:
                 params = [(value,) for value in params]
-            procs: list[tuple[int, Callable[[Any], Any], bool]] = []
+            procs: list[tuple[int, Callable[[Any], Any]]] = []
             for position, name in enumerate(order):
-                impl = columns[name].type.dialect_impl(dialect)
-                bind = impl.bind_processor(dialect)
+                bind = columns[name].type.dialect_impl(dialect).bind_processor(dialect)
                 if bind is not None:
-                    is_time = isinstance(impl, DateTime)
-                    procs.append((position, bind, is_time))
+                    procs.append((position, bind))
             if procs:
                 params = [list(values) for values in params]
-                for position, convert, repeats in procs:
-                    if repeats:
-                        # A batch's timestamps are mostly one object ("now" of the batch):
-                        # format each object once. Keyed by identity, not equality: equal
-                        # instants in different time zones are stored differently.
-                        memo: dict[int, Any] = {}
-                        for values in params:
-                            value = values[position]
-                            done = memo.get(id(value), _MISSING)
-                            if done is _MISSING:
-                                done = memo[id(value)] = convert(value)
-                            values[position] = done
-                    else:
-                        for values in params:
-                            values[position] = convert(values[position])
+                for position, convert in procs:
+                    for values in params:
+                        values[position] = convert(values[position])
                 params = [tuple(values) for values in params]
             conn.exec_driver_sql(compiled.string, params)
             return
@@ -890,17 +872,12 @@ def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     if name in ("sqlite", "postgresql"):
         # Only the dialect in use: importing PostgreSQL's also loads its async drivers' modules.
         if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            lite = sqlite_insert(table)
-            others = {c.name: lite.excluded[c.name] for c in table.columns if c.name not in keys}
-            _executemany(conn, lite.on_conflict_do_update(index_elements=keys, set_=others), rows)
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
         else:
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            pg = pg_insert(table)
-            others = {c.name: pg.excluded[c.name] for c in table.columns if c.name not in keys}
-            _executemany(conn, pg.on_conflict_do_update(index_elements=keys, set_=others), rows)
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+        stmt = dialect_insert(table)
+        others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        _executemany(conn, stmt.on_conflict_do_update(index_elements=keys, set_=others), rows)
         return
     for chunk in _chunks(rows, 300):
         conn.execute(

@@ -6,8 +6,9 @@ see ``docs/adapters/salesforce.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from empathy_bridge.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from empathy_bridge_salesforce.adapter import SalesforceAdapter
@@ -19,15 +20,9 @@ __version__ = "0.1.0"
 
 # The public names load on first use (PEP 562): the plugin entry point imports this package,
 # and every command (even ``analyze``) would otherwise pay for simple-salesforce at start-up.
-_HOME = {
+__getattr__ = lazy_exports(__name__, {
     "SalesforceAdapter": "empathy_bridge_salesforce.adapter",
     "CaseFields": "empathy_bridge_salesforce.config",
     "SalesforceConfig": "empathy_bridge_salesforce.config",
     "SalesforceSandbox": "empathy_bridge_salesforce.sandbox",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOME[name]), name)
+})
