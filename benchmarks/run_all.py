@@ -57,6 +57,10 @@ def _zendesk(d: dict[str, Any]) -> list[Row]:
          ", ".join(f"{k} {v}s" for k, v in d["stage_seconds"].items())),
         ("zendesk stage share (CPU)", _shares(d.get("stage_cpu_seconds", {}), d.get("cpu_seconds")),
          f"{d.get('interactions_per_cpu_second', '?')} messages per CPU second"),
+        ("zendesk VADER-only ceiling (one core)",
+         f"{d.get('vader_only_tickets_per_second', '?')} tickets/s",
+         f"e2e at {d.get('end_to_end_vs_vader_only', '?')}x of it; "
+         f"plain VADER {d.get('plain_vader_messages_per_cpu_second', '?')} msgs/CPU s"),
     ]
 
 

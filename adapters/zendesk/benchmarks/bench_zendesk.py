@@ -23,6 +23,8 @@ import argparse
 import json
 import math
 import resource
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -98,6 +100,7 @@ def run(tickets: int, seed: int, sandbox_url: str | None, trace: bool) -> dict[s
         bridge.close()
         if local is not None:
             local.stop()
+    vader_rate = _plain_vader_rate(store)
     writes = sum(calls.get(k, 0) for k in WRITE_KEYS)
     reads = sum(calls.values()) - writes
     written = first.written
@@ -129,11 +132,35 @@ def run(tickets: int, seed: int, sandbox_url: str | None, trace: bool) -> dict[s
         "peak_rss_mb": round(rss_after, 1),
         "rss_growth_mb": round(rss_after - rss_before, 1),
         "tracemalloc_peak_mb": round(traced_peak, 1) if traced_peak is not None else None,
+        "plain_vader_messages_per_cpu_second": round(vader_rate, 1),
+        # What one core could sync if VADER's own scoring were the only cost per message.
+        "vader_only_tickets_per_second": round(vader_rate * tickets / max(first.pulled, 1), 1),
+        "end_to_end_vs_vader_only": round(
+            (tickets / seconds) / max(vader_rate * tickets / max(first.pulled, 1), 1e-9), 3),
         "second_cycle_analyzed": second.analyzed,
         "second_cycle_write_calls": sum(second_calls.get(k, 0) for k in WRITE_KEYS),
         "second_cycle_read_calls": sum(v for k, v in second_calls.items()
                                        if k not in WRITE_KEYS),
     }
+
+
+def _plain_vader_rate(store: Path) -> float:
+    """Messages per CPU second of plain VADER over the texts this run synced (then drop the store).
+
+    The base the analyzer builds on: at ~6 messages per ticket it bounds what any one-core
+    sync of these tickets can reach, whatever the rest of the pipeline costs.
+    """
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    with sqlite3.connect(store) as conn:
+        texts = [json.loads(payload)["text"]
+                 for (payload,) in conn.execute("SELECT payload FROM interactions")]
+    shutil.rmtree(store.parent, ignore_errors=True)
+    vader = SentimentIntensityAnalyzer()
+    started = time.process_time()
+    for text in texts:
+        vader.polarity_scores(text)
+    return len(texts) / max(time.process_time() - started, 1e-9)
 
 
 def _table(result: dict[str, Any]) -> str:
@@ -157,6 +184,10 @@ def _table(result: dict[str, Any]) -> str:
         ("  over the minimum", f"{result['write_calls_over_min_pct']} %"),
         ("peak RSS MB (growth)", f"{result['peak_rss_mb']} ({result['rss_growth_mb']})"),
         ("tracemalloc peak MB", result["tracemalloc_peak_mb"]),
+        ("plain VADER on the same messages (msgs/CPU s)",
+         result["plain_vader_messages_per_cpu_second"]),
+        ("  = tickets/s if VADER were the only cost", result["vader_only_tickets_per_second"]),
+        ("  end to end / that VADER-only ceiling", result["end_to_end_vs_vader_only"]),
         ("second cycle: analysed / write calls / read calls",
          f"{result['second_cycle_analyzed']} / {result['second_cycle_write_calls']} / "
          f"{result['second_cycle_read_calls']}"),
