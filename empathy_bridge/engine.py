@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from empathy_bridge.adapter import Adapter, FetchBatch, SourceConfig
 from empathy_bridge.budget import ApiBudget
@@ -74,6 +74,9 @@ if TYPE_CHECKING:
 __all__ = ["Bridge", "SyncReport"]
 
 log = logging.getLogger("empathy_bridge.engine")
+
+#: Serializes a decisions record (a dict of pydantic models) to JSON in one pass.
+_DECISIONS_JSON: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 
 #: Progress callback: (stage, done, total or None).
 Progress = Callable[[str, int, int | None], None]
@@ -778,17 +781,17 @@ def _holds(update: FieldUpdate, current: Any) -> bool:
 
 def _decisions_json(plan: ConversationPlan) -> str:
     d = plan.decisions
-    return json.dumps(
+    # One serializer pass over the models (pydantic infers each value's model), instead of
+    # model_dump(mode="json") into dicts and then json.dumps over those.
+    return _DECISIONS_JSON.dump_json(
         {
-            "priority": d.priority.model_dump(mode="json") if d.priority else None,
-            "routing": [r.model_dump(mode="json") for r in d.routing],
-            "handoff": d.handoff.model_dump(mode="json") if d.handoff else None,
-            "suggestions": [s.model_dump(mode="json") for s in d.suggestions],
-            "trajectory": plan.conversation.trajectory.model_dump(mode="json")
-            if plan.conversation.trajectory
-            else None,
+            "priority": d.priority,
+            "routing": d.routing,
+            "handoff": d.handoff,
+            "suggestions": d.suggestions,
+            "trajectory": plan.conversation.trajectory,
         }
-    )
+    ).decode()
 
 
 def _updates_json(updates: Sequence[FieldUpdate]) -> str:
