@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from empathy_bridge.errors import SkippableError
 from empathy_bridge.schemas import EmotionalContext
+from empathy_bridge.server.futures import settle
 
 __all__ = ["AnalyzeBatcher"]
 
@@ -54,12 +55,7 @@ class AnalyzeBatcher:
             for key, items in groups.items():
                 results = await run_in_threadpool(self._run, [i[0] for i in items], dict(key))
                 for (_, _, future), result in zip(items, results, strict=True):
-                    if future.done():  # the client went away
-                        continue
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+                    settle(future, result)
 
     def _run(self, texts: list[str], fields: dict[str, Any]
              ) -> list[EmotionalContext | BaseException]:

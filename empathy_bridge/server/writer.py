@@ -16,6 +16,7 @@ import queue
 import threading
 from contextlib import suppress
 
+from empathy_bridge.server.futures import settle
 from empathy_bridge.server.queue import EventQueue, NewEvent
 
 __all__ = ["QueueWriter"]
@@ -92,14 +93,4 @@ class QueueWriter:
         for (_, loop, future), result in zip(group, results, strict=True):
             # RuntimeError: that event loop is closed, nobody waits for the answer.
             with suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, future, result)
-
-
-def _settle(future: asyncio.Future[int], result: int | BaseException) -> None:
-    if future.done():  # the client went away
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
-
+                loop.call_soon_threadsafe(settle, future, result)
