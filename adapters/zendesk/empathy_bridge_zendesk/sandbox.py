@@ -27,6 +27,7 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from cachetools import LRUCache
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -51,6 +52,8 @@ _SYSTEM_FIELDS = [
 _PRIORITIES = {"low", "normal", "high", "urgent", None}
 _STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
 _EXPORT_ENDPOINTS = {"ticket_export", "event_export"}
+#: Serialised audits and tickets kept for re-reads (each is rebuilt from the data on a miss).
+_JSON_CACHE_SIZE = 50_000
 
 
 def _error(code: str, description: str, status: int, **extra: Any) -> Response:
@@ -125,15 +128,16 @@ class ZendeskSandbox(SandboxServer):
         self._data_lock = threading.Lock()
         self._order: list[tuple[int, int]] = []
         self._event_ts: list[int] = []
-        self._events: list[dict[str, Any]] = []
+        #: Audits in time order: (ticket id, timestamp, updater, channel, kind, child events).
+        self._events: list[tuple[int, int, int | None, str, str, list[dict[str, Any]]]] = []
         self._fields: list[dict[str, Any]] = []
         self._jobs: dict[str, dict[str, Any]] = {}
         self._job_ids = itertools.count(1)
         self._orgs: dict[int, dict[str, Any]] | None = None
         self._last_ts = 0
         self._rating_keys: list[tuple[str, int]] = []
-        self._event_json: dict[tuple[int, bool], bytes] = {}
-        self._ticket_json: dict[int, bytes] = {}
+        self._event_json: LRUCache[tuple[int, bool], bytes] = LRUCache(_JSON_CACHE_SIZE)
+        self._ticket_json: LRUCache[int, bytes] = LRUCache(_JSON_CACHE_SIZE)
         self.updates_applied = 0
         #: Updates applied per ticket id (``/_sandbox/tickets/{id}`` shows it as update_count).
         self.update_counts: collections.Counter[int] = collections.Counter()
@@ -155,6 +159,7 @@ class ZendeskSandbox(SandboxServer):
                              for tid, t in data.tickets.items())
         for ts, tid, kind, children, author in data.events:
             self._append_event(ts, tid, kind, children, author)
+        data.events.clear()  # held as self._events from here on (one copy, not two)
         stamp = iso(data.anchor - 400 * 86400)
         self._fields = [{"id": fid, "type": kind, "title": title, "active": True,
                          "required": False, "created_at": stamp, "updated_at": stamp}
@@ -178,15 +183,12 @@ class ZendeskSandbox(SandboxServer):
 
     def _append_event(self, ts: int, tid: int, kind: str, children: list[dict[str, Any]],
                       author: int | None) -> None:
-        event_id = len(self._events) + 1
+        # A compact tuple per audit (a million-ticket account has ~7 million): the export's
+        # dict is built when a page is rendered (_render_event).
         channel = "web"
         if children and isinstance(children[0].get("via"), dict):
             channel = children[0]["via"].get("channel", "web")
-        self._events.append({
-            "id": event_id, "ticket_id": tid, "timestamp": ts, "created_at": iso(ts),
-            "updater_id": author if author is not None else -1, "via": {"channel": channel},
-            "system": {}, "event_type": kind, "merged_ticket_ids": [], "child_events": children,
-        })
+        self._events.append((tid, ts, author, channel, kind, children))
         self._event_ts.append(ts)
 
     def _now(self) -> int:
@@ -363,12 +365,14 @@ class ZendeskSandbox(SandboxServer):
         })
 
     def _event_bytes(self, index: int, with_comments: bool) -> bytes:
-        # Audits never change once written: serialise each once, so a page costs a join.
+        # Audits never change once written: serialise each once, so a re-read page costs a
+        # join. Bounded: one sync reads each audit once, and a million-ticket account's
+        # serialised audits alone would take gigabytes.
         key = (index, with_comments)
         cached = self._event_json.get(key)
         if cached is None:
             cached = self._event_json[key] = json.dumps(
-                self._render_event(self._events[index], with_comments),
+                self._render_event(index, self._events[index], with_comments),
                 separators=(",", ":")).encode()
         return cached
 
@@ -380,15 +384,22 @@ class ZendeskSandbox(SandboxServer):
         return cached
 
     @staticmethod
-    def _render_event(event: dict[str, Any], with_comments: bool) -> dict[str, Any]:
+    def _render_event(index: int, event: tuple[int, int, int | None, str, str,
+                                               list[dict[str, Any]]],
+                      with_comments: bool) -> dict[str, Any]:
+        tid, ts, author, channel, kind, child_events = event
         children = []
-        for child in event["child_events"]:
+        for child in child_events:
             if child.get("type") == "Comment":
                 if with_comments:
                     children.append({**child, "event_type": "Comment"})
             else:
                 children.append(child)
-        return {**event, "child_events": children}
+        return {
+            "id": index + 1, "ticket_id": tid, "timestamp": ts, "created_at": iso(ts),
+            "updater_id": author if author is not None else -1, "via": {"channel": channel},
+            "system": {}, "event_type": kind, "merged_ticket_ids": [], "child_events": children,
+        }
 
     # -- tickets ----------------------------------------------------------------------------
 
