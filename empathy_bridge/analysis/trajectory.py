@@ -24,6 +24,7 @@ from empathy_bridge.schemas import (
     AuthorRole,
     Conversation,
     EmotionalContext,
+    Tier,
     Trajectory,
     Trend,
 )
@@ -38,10 +39,14 @@ DRIFT = 0.25
 EPSILON = 0.02
 
 
+# Tier.rank, looked up (the property searches the tier order list on every call).
+_RANK: dict[Tier, int] = {tier: tier.rank for tier in Tier}
+
+
 def distress(context: EmotionalContext) -> float:
     """How distressed one customer message is, 0..1."""
     base = context.intensity if context.state in NEGATIVE_STATES else 0.0
-    return max(base, context.tier.rank / 4)
+    return max(base, _RANK[context.tier] / 4)
 
 
 def _trend(values: list[float], ranks: list[int]) -> Trend:
@@ -88,22 +93,24 @@ def compute_trajectory(conversation: Conversation) -> Trajectory | None:
     """
     positions: list[int] = []
     contexts: list[EmotionalContext] = []
+    found = conversation.contexts
+    customer = AuthorRole.CUSTOMER
     for position, interaction in enumerate(conversation.interactions):
-        if interaction.author_role is not AuthorRole.CUSTOMER:
+        if interaction.author_role is not customer:
             continue
-        context = conversation.contexts.get(interaction.native_id)
+        context = found.get(interaction.native_id)
         # A context whose author_role is not customer was read for tone: never customer emotion.
-        if context is None or context.author_role is not AuthorRole.CUSTOMER:
+        if context is None or context.author_role is not customer:
             continue
         positions.append(position)
         contexts.append(context)
     if not contexts:
         return None
     values = [distress(c) for c in contexts]
-    ranks = [c.tier.rank for c in contexts]
+    ranks = [_RANK[c.tier] for c in contexts]
+    interactions = conversation.interactions
     points = tuple(
-        (conversation.interactions[p].created_at, round(v, 4))
-        for p, v in zip(positions, values, strict=True)
+        (interactions[p].created_at, round(v, 4)) for p, v in zip(positions, values, strict=True)
     )
     return Trajectory(
         opening_state=contexts[0].state,

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from empathy_bridge.policies.memo import IdentityMemo
 from empathy_bridge.policies.settings import BusinessHours
 
 __all__ = ["add_business_minutes", "closed_dates"]
@@ -53,6 +54,15 @@ def closed_dates(hours: BusinessHours) -> Container[date]:
     return _Closed(hours)
 
 
+def _prepare(hours: BusinessHours) -> tuple[ZoneInfo, frozenset[int], Container[date]]:
+    return ZoneInfo(hours.timezone), hours.weekday_numbers(), closed_dates(hours)
+
+
+#: Zone, working days and closed dates of a schedule, prepared once per settings object (a
+#: due time is computed per conversation).
+_schedule = IdentityMemo(_prepare)
+
+
 def add_business_minutes(start: datetime, minutes: int, hours: BusinessHours) -> datetime:
     """The UTC instant ``minutes`` working minutes after ``start`` under ``hours``.
 
@@ -65,9 +75,7 @@ def add_business_minutes(start: datetime, minutes: int, hours: BusinessHours) ->
         raise ValueError("start must be timezone-aware")
     if minutes < 0:
         raise ValueError("minutes must not be negative")
-    zone = ZoneInfo(hours.timezone)
-    working_days = hours.weekday_numbers()
-    closed = closed_dates(hours)
+    zone, working_days, closed = _schedule(hours)
     remaining = timedelta(minutes=minutes)
     cursor = start.astimezone(UTC)
     day = cursor.astimezone(zone).date()

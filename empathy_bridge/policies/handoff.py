@@ -181,19 +181,27 @@ def _opening(topics: list[tuple[str, str]], asked_human: bool, name: str | None,
             f"together.")
 
 
+# The answers that depend on nothing but the rule that gave them: decisions are frozen, so one
+# instance each serves every conversation (most help-desk tickets already have an agent).
+_DISABLED = HandoffDecision(handoff=False, reasons=("handoff policy disabled in [handoff]",))
+_NO_CUSTOMER = HandoffDecision(handoff=False, reasons=("no customer message yet",))
+_HUMAN_IN = HandoffDecision(handoff=False,
+                            reasons=("a human agent is already in the conversation",))
+
+
 def decide_handoff(conversation: Conversation, settings: HandoffSettings) -> HandoffDecision:
     """Whether the newest customer turn should go to a human, with the context packet."""
     if not settings.enabled:
-        return HandoffDecision(handoff=False, reasons=("handoff policy disabled in [handoff]",))
+        return _DISABLED
+    roles = {i.author_role for i in conversation.interactions}
+    if AuthorRole.CUSTOMER not in roles:
+        return _NO_CUSTOMER
+    if AuthorRole.AGENT in roles:
+        return _HUMAN_IN
     customer = [(i, conversation.contexts.get(i.native_id))
                 for i in conversation.customer_messages()]
-    if not customer:
-        return HandoffDecision(handoff=False, reasons=("no customer message yet",))
-    if any(i.author_role is AuthorRole.AGENT for i in conversation.interactions):
-        return HandoffDecision(handoff=False,
-                               reasons=("a human agent is already in the conversation",))
     channel = customer[-1][0].channel
-    has_bot = any(i.author_role is AuthorRole.BOT for i in conversation.interactions)
+    has_bot = AuthorRole.BOT in roles
     if settings.scope == "bot_conversations" and not has_bot and \
             channel not in settings.bot_channels:
         # An email ticket waiting for its first agent reply is not a bot conversation.

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from empathy_bridge.policies.experiments import assign_variant
 from empathy_bridge.policies.extract import first_name, key_phrase, key_sentence, shorten
 from empathy_bridge.policies.library import ReplyTemplate, ResponseLibrary, Scenario
 from empathy_bridge.policies.lint import empathy_markers
+from empathy_bridge.policies.memo import IdentityMemo
 from empathy_bridge.policies.settings import ExperimentsSettings, ResponsesSettings
 from empathy_bridge.schemas import (
     Conversation,
     EmotionalContext,
+    EmotionalState,
     Interaction,
     ReplySuggestion,
     Tier,
@@ -44,22 +45,32 @@ class ScenarioMatch:
     keywords: tuple[str, ...]
 
 
-@lru_cache(maxsize=1024)
 def _keyword(keyword: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + re.escape(keyword.lower()) + r"(?!\w)")
 
 
-def detect_scenarios(text: str, library: ResponseLibrary) -> list[ScenarioMatch]:
-    """Scenarios whose keywords occur in ``text``, most keywords first."""
-    lowered = text.lower()
-    matches = []
-    for scenario in library.scenarios.values():
-        # The substring test is a cheap necessary condition; the pattern adds word boundaries.
-        hits = tuple(k for k in scenario.keywords
-                     if k.lower() in lowered and _keyword(k).search(lowered))
-        if hits:
-            matches.append(ScenarioMatch(scenario, hits))
-    return sorted(matches, key=lambda m: (-len(m.keywords), m.scenario.scenario))
+@dataclass(frozen=True)
+class _Entry:
+    """A template with what its score needs that depends on the template alone."""
+
+    template: ReplyTemplate
+    tier_fit: dict[Tier, float]
+    states: frozenset[EmotionalState]
+    listening: tuple[str, ...]
+    tiers_text: str  # the template's tiers and states as a reason names them
+    states_text: str
+
+
+@dataclass(frozen=True)
+class _Index:
+    """A library prepared for matching and scoring, built once per library object."""
+
+    #: Per scenario, in library order: the scenario and its keywords.
+    scenarios: tuple[tuple[Scenario, tuple[str, ...]], ...]
+    #: Every keyword: (scenario position, keyword position, lowered, word-bounded pattern).
+    keywords: tuple[tuple[int, int, str, re.Pattern[str]], ...]
+    #: id of a library scenario -> its templates with their template-only scoring parts.
+    entries: dict[int, tuple[_Entry, ...]]
 
 
 def _tier_fit(tier: Tier, template: ReplyTemplate) -> float:
@@ -67,39 +78,62 @@ def _tier_fit(tier: Tier, template: ReplyTemplate) -> float:
     return max(0.0, 1.0 - 0.35 * distance)
 
 
-def _state_fit(context: EmotionalContext, template: ReplyTemplate) -> float:
-    if not template.states:
-        return 0.6  # fits any state, but less than a template written for this one
-    return 1.0 if context.state in template.states else 0.0
+def _build_index(library: ResponseLibrary) -> _Index:
+    scenarios = tuple((s, tuple(s.keywords)) for s in library.scenarios.values())
+    return _Index(
+        scenarios=scenarios,
+        keywords=tuple((n, k, keyword.lower(), _keyword(keyword))
+                       for n, (_, keywords) in enumerate(scenarios)
+                       for k, keyword in enumerate(keywords)),
+        entries={
+            id(scenario): tuple(
+                _Entry(template, {tier: _tier_fit(tier, template) for tier in Tier},
+                       frozenset(template.states), _listening(template.opening),
+                       ", ".join(t.value for t in template.tiers),
+                       ", ".join(s.value for s in template.states))
+                for template in scenario.templates)
+            for scenario in library.scenarios.values()
+        },
+    )
 
 
-@lru_cache(maxsize=1024)
+_index = IdentityMemo(_build_index)
+
+
+def detect_scenarios(text: str, library: ResponseLibrary) -> list[ScenarioMatch]:
+    """Scenarios whose keywords occur in ``text``, most keywords first."""
+    lowered = text.lower()
+    index = _index(library)
+    # One pass over every keyword of the library; the substring test is a cheap necessary
+    # condition, the pattern adds word boundaries. Most messages match none.
+    places = [(n, k) for n, k, low, pattern in index.keywords
+              if low in lowered and pattern.search(lowered)]
+    if not places:
+        return []
+    matches = []
+    for n, (scenario, keywords) in enumerate(index.scenarios):
+        hits = tuple(keywords[k] for m, k in places if m == n)
+        if hits:
+            matches.append(ScenarioMatch(scenario, hits))
+    return sorted(matches, key=lambda m: (-len(m.keywords), m.scenario.scenario))
+
+
 def _listening(opening: str) -> tuple[str, ...]:
-    # Templates are few and fixed: find their active-listening markers once, not per message.
     return tuple(m for m in empathy_markers(opening) if m in _LISTENING)
 
 
-@dataclass(frozen=True)
-class _Why:
-    """What made a candidate's score, put into words only if the candidate is shown."""
-
-    scenario_reason: str
-    tier_fit: float
-    state_fit: float
-    listening: tuple[str, ...]
-
-    def words(self, template: ReplyTemplate, context: EmotionalContext) -> str:
-        reasons = [self.scenario_reason]
-        tiers = ", ".join(t.value for t in template.tiers)
-        reasons.append(f"tier {context.tier.value} {'in' if self.tier_fit == 1 else 'near'} "
-                       f"[{tiers}]")
-        if template.states:
-            fits = "fits" if self.state_fit else "does not fit"
-            reasons.append(f"state {context.state.value} {fits} "
-                           f"[{', '.join(s.value for s in template.states)}]")
-        if self.listening:
-            reasons.append("active listening: " + " + ".join(self.listening))
-        return "; ".join(reasons)
+def _reason(entry: _Entry, scenario_reason: str, tier_fit: float, state_fit: float,
+            listening: tuple[str, ...], context: EmotionalContext) -> str:
+    """What made a candidate's score, in words (only for the candidates that are shown)."""
+    reasons = [scenario_reason,
+               f"tier {context.tier.value} {'in' if tier_fit == 1 else 'near'} "
+               f"[{entry.tiers_text}]"]
+    if entry.states:
+        fits = "fits" if state_fit else "does not fit"
+        reasons.append(f"state {context.state.value} {fits} [{entry.states_text}]")
+    if listening:
+        reasons.append("active listening: " + " + ".join(listening))
+    return "; ".join(reasons)
 
 
 @dataclass(frozen=True)
@@ -159,7 +193,7 @@ def suggest_responses(
     """Ranked suggestions for the agent answering ``interaction``, each with its reason."""
     matches = detect_scenarios(interaction.text, library)
     best = len(matches[0].keywords) if matches else 0
-    candidates: list[tuple[float, Scenario, ReplyTemplate, _Why]] = []
+    candidates: list[tuple[float, str, Scenario, _Entry, str, float, float]] = []
     scenarios = [(m.scenario, len(m.keywords) / best, f"scenario {m.scenario.scenario} (matched "
                   + ", ".join(repr(k) for k in m.keywords[:3]) + ")") for m in matches]
     fallback = library.scenarios.get(_FALLBACK)
@@ -167,24 +201,31 @@ def suggest_responses(
         scenarios.append((fallback, 0.3 if matches else 0.6,
                           f"scenario {_FALLBACK} (no scenario keyword matched)" if not matches
                           else f"scenario {_FALLBACK} (fallback)"))
+    entries = _index(library).entries
+    tier, state = context.tier, context.state
+    listens = tier >= Tier.UPSET
     for scenario, scenario_fit, scenario_reason in scenarios:
         if scenario_fit < settings.min_scenario_score:
             continue
-        for template in scenario.templates:
-            tier_fit, state_fit = _tier_fit(context.tier, template), _state_fit(context, template)
+        for entry in entries[id(scenario)]:
+            tier_fit = entry.tier_fit[tier]
+            # A template for any state fits less than one written for this state.
+            state_fit = (1.0 if state in entry.states else 0.0) if entry.states else 0.6
             score = _W_SCENARIO * scenario_fit + _W_TIER * tier_fit + _W_STATE * state_fit
-            listening = _listening(template.opening) if context.tier >= Tier.UPSET else ()
-            score += _LISTENING_BONUS * len(listening)
-            candidates.append(
-                (score, scenario, template, _Why(scenario_reason, tier_fit, state_fit, listening)))
-    candidates.sort(key=lambda c: (-c[0], c[2].id))
+            if listens:
+                score += _LISTENING_BONUS * len(entry.listening)
+            candidates.append((score, entry.template.id, scenario, entry, scenario_reason,
+                               tier_fit, state_fit))
+    candidates.sort(key=lambda c: (-c[0], c[1]))
     suggestions: list[ReplySuggestion] = []
     fill: _Fill | None = None
-    for score, scenario, template, why in candidates:
+    for score, _, scenario, entry, scenario_reason, tier_fit, state_fit in candidates:
         if len(suggestions) >= settings.max_suggestions:
             break
+        template = entry.template
         # Worded only for the candidates that are shown, not for every template scored.
-        reason = why.words(template, context)
+        reason = _reason(entry, scenario_reason, tier_fit, state_fit,
+                         entry.listening if listens else (), context)
         chosen, chosen_scenario, variant = template, scenario, None
         for exp_name, experiment in (experiments.root.items() if experiments else ()):
             if not experiment.enabled or experiment.template != template.id:

@@ -531,6 +531,11 @@ class Experiment(_Section):
 class ExperimentsSettings(RootModel[dict[str, Experiment]]):
     """``[experiments]``: one ``[experiments.NAME]`` table per experiment."""
 
+    # Frozen like the other sections, so a config without [experiments] shares one default
+    # (BridgeConfig.section builds a fresh default per call for a mutable model, and the
+    # suggestion hook asks for this section once per conversation).
+    model_config = ConfigDict(frozen=True)
+
     root: dict[str, Experiment] = Field(default_factory=dict)
 
     @field_validator("root")

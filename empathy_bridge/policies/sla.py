@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from empathy_bridge.policies.business_hours import add_business_minutes
+from empathy_bridge.policies.memo import IdentityMemo
 from empathy_bridge.policies.settings import SlaRow, SlaSettings
 from empathy_bridge.schemas import (
     AuthorRole,
@@ -47,6 +48,9 @@ _NATIVE: dict[str, Priority] = {
     "urgent": Priority.URGENT,
     "critical": Priority.URGENT,
 }
+
+# Priority.rank, looked up (the property builds the member list to index it).
+_RANK: dict[Priority, int] = {priority: priority.rank for priority in Priority}
 
 
 def native_priority(value: str | None) -> Priority | None:
@@ -85,10 +89,11 @@ def tier_raises(
     escalating = trajectory is not None and trajectory.trend is Trend.ESCALATING
     if escalating and settings.raise_on_escalating:
         raises.append(("escalating", settings.raise_on_escalating))
-    kinds = context.cue_kinds()
-    for kind, steps in settings.raise_on_cues.items():
-        if kind in kinds and steps:
-            raises.append((kind.replace("_", " "), steps))
+    if context.cues:  # most messages carry none
+        kinds = context.cue_kinds()
+        for kind, steps in settings.raise_on_cues.items():
+            if kind in kinds and steps:
+                raises.append((kind.replace("_", " "), steps))
     followers = interaction.author.followers if interaction.author else None
     if followers is not None and settings.reach:
         eligible = [rule for rule in settings.reach if followers >= rule.min_followers]
@@ -98,10 +103,31 @@ def tier_raises(
     return raises
 
 
+#: Cells looked up so far, per settings object: the matrix is scanned once per distinct cell
+#: (tiers x channels x segments seen), not once per conversation. Bounded for safety: segments
+#: come from platform data.
+_cells: IdentityMemo[SlaSettings, dict[tuple[Tier, str, bool, str | None], SlaRow]] = \
+    IdentityMemo(lambda _: {})
+_MAX_CELLS = 4096
+
+
 def lookup_row(
     tier: Tier, channel: str, public: bool, segment: str | None, settings: SlaSettings
 ) -> SlaRow:
     """The most specific matrix row for the cell (segment first, then channel)."""
+    cells = _cells(settings)
+    key = (tier, channel, public, segment)
+    row = cells.get(key)
+    if row is None:
+        row = _scan_matrix(tier, channel, public, segment, settings)
+        if len(cells) < _MAX_CELLS:
+            cells[key] = row
+    return row
+
+
+def _scan_matrix(
+    tier: Tier, channel: str, public: bool, segment: str | None, settings: SlaSettings
+) -> SlaRow:
     visibility = "public" if public else "private"
     candidates = [
         row for row in settings.matrix
@@ -172,10 +198,10 @@ def decide_priority(
     human = native_priority(interaction.native_priority)
     raised_from: Priority | None = None
     if human is not None:
-        if human.rank > priority.rank:
+        if _RANK[human] > _RANK[priority]:
             reason += f"; kept the human-set priority {human.value}"
             priority = human
-        elif human.rank < priority.rank:
+        elif _RANK[human] < _RANK[priority]:
             raised_from = human
     return PriorityDecision(
         priority=priority,
