@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
 import requests
 from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
@@ -249,11 +250,20 @@ def _decode(content: bytes) -> Any:
     Decoding creates tens of thousands of containers; each young-generation collection would
     walk the half-built page again (a third of the fetch time on 1,000-item pages). Decoded JSON
     holds no reference cycles, so nothing is lost by pausing the collector for these ~5 ms.
+
+    msgspec decodes a page in half the standard library's time, to the same objects (exact
+    big integers, correctly rounded floats, the last of repeated keys). What it refuses and the
+    standard library accepts (NaN, a byte-order mark, lone surrogates, ``1e400``) and what is
+    not JSON at all go to :func:`json.loads`, so every answer decodes, or fails with the same
+    ``ValueError``, as before.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(content)
+        try:
+            return msgspec.json.decode(content)
+        except msgspec.DecodeError:
+            return json.loads(content)
     finally:
         if enabled:
             gc.enable()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
+import random
+
+import pytest
 import requests
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
@@ -15,6 +20,7 @@ from empathy_bridge.errors import (
 from empathy_bridge_zendesk.transport import (
     RETRY_AFTER_HEADER,
     BaseUrlAdapter,
+    _decode,
     translate_api_error,
 )
 
@@ -63,3 +69,42 @@ def test_error_translation_table() -> None:
     assert isinstance(translate_api_error(http, "x"), RetriableError)
     assert isinstance(translate_api_error(ZenpyException("bad"), "x"), FatalError)
     assert isinstance(translate_api_error(ValueError("not json"), "x"), RetriableError)
+
+
+#: Answers where a fast decoder could part from the standard library: huge integers, float
+#: rounding edges, repeated keys, escapes, and what only the standard library accepts.
+_ODD_JSON = [
+    b'{"id": 123456789012345678901234567890, "neg": -18446744073709551617, '
+    b'"u64": 18446744073709551615}',
+    b'[0.1, 5e-324, 2.2250738585072011e-308, 1.7976931348623157e308, -0.0, -0, 1E2, 1e-7]',
+    b'{"a": 1, "b": 2, "a": 3}',
+    b'{"k": "\\u00e9\\n\\t\\"\\\\\\/", "e": "\xc3\xa9\xe2\x82\xac"}',
+    b'"\\ud800"', b"[NaN, Infinity, -Infinity]", b"[1e400]", b"\xef\xbb\xbf{}", b"  {} ",
+]
+
+
+@pytest.mark.parametrize("body", _ODD_JSON)
+def test_decode_gives_what_the_standard_library_gives(body: bytes) -> None:
+    expected, got = json.loads(body), _decode(body)
+    assert repr(got) == repr(expected)  # repr: NaN != NaN, and types must match too
+
+
+def test_decode_matches_the_standard_library_on_random_numbers() -> None:
+    rng = random.Random(5)
+    numbers = []
+    for _ in range(5_000):
+        value = rng.choice([rng.uniform(-1e300, 1e300), rng.random() * 10 ** rng.randint(-320, 300),
+                            rng.randint(-2**200, 2**200)])
+        if isinstance(value, int) or math.isfinite(value):
+            numbers.append(repr(value))
+    body = ("[" + ",".join(numbers) + "]").encode()
+    assert repr(_decode(body)) == repr(json.loads(body))
+
+
+@pytest.mark.parametrize("body", [b"{", b"[1,]", b"\xff\xfe", b"{'a': 1}"])
+def test_decode_rejects_what_the_standard_library_rejects(body: bytes) -> None:
+    with pytest.raises(ValueError) as fast:
+        _decode(body)
+    with pytest.raises(ValueError) as standard:
+        json.loads(body)
+    assert str(fast.value) == str(standard.value)
