@@ -12,6 +12,7 @@ import traceback
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pluggy
@@ -194,6 +195,10 @@ def analyze_batch(
     return done, failures
 
 
+def _time_order(pair: tuple[Interaction, EmotionalContext | None]) -> tuple[datetime, str]:
+    return pair[0].created_at, pair[0].native_id
+
+
 def build_conversations(
     changed: Sequence[tuple[Interaction, EmotionalContext]],
     history: Mapping[str, Sequence[tuple[Interaction, EmotionalContext | None]]],
@@ -209,12 +214,16 @@ def build_conversations(
     for conv_id, new in new_by_conv.items():
         if not any(i.author_role is AuthorRole.CUSTOMER for i, _ in new.values()):
             continue
-        merged: dict[str, tuple[Interaction, EmotionalContext | None]] = {
-            i.native_id: (i, c) for i, c in history.get(conv_id, ())
-        }
-        merged.update(new)
-        ordered = sorted(merged.values(), key=lambda pair: (pair[0].created_at, pair[0].native_id))
-        interactions = tuple(i for i, _ in ordered)
+        past = history.get(conv_id)
+        pairs: Iterable[tuple[Interaction, EmotionalContext | None]] = new.values()
+        if past:  # a first sync has no stored history: the new messages are the conversation
+            merged: dict[str, tuple[Interaction, EmotionalContext | None]] = {
+                i.native_id: (i, c) for i, c in past
+            }
+            merged.update(new)
+            pairs = merged.values()
+        ordered = sorted(pairs, key=_time_order)
+        interactions = tuple([i for i, _ in ordered])
         customer = next((i.customer for i in reversed(interactions) if i.customer), None)
         conversations.append(
             Conversation(

@@ -11,7 +11,9 @@ was picked. A template under an A/B experiment is swapped for the conversation's
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 
 from empathy_bridge.policies.experiments import assign_variant
 from empathy_bridge.policies.extract import first_name, key_phrase, key_sentence, shorten
@@ -71,6 +73,15 @@ class _Index:
     keywords: tuple[tuple[int, int, str, re.Pattern[str]], ...]
     #: id of a library scenario -> its templates with their template-only scoring parts.
     entries: dict[int, tuple[_Entry, ...]]
+    #: A scenario's templates scored and ranked for (scenario id, scenario fit, tier, state):
+    #: the ranking depends on nothing else, and few combinations occur.
+    ranked: dict[tuple[int, float, Tier, EmotionalState], tuple[_Candidate, ...]] = field(
+        default_factory=dict)
+
+
+#: A scored template: (sort key, score, scenario, entry, tier fit, state fit).
+_Candidate = tuple[tuple[float, str], float, Scenario, _Entry, float, float]
+_MAX_RANKED = 4096  # bound on the ranking cache (scenario fits are ratios of keyword counts)
 
 
 def _tier_fit(tier: Tier, template: ReplyTemplate) -> float:
@@ -98,6 +109,31 @@ def _build_index(library: ResponseLibrary) -> _Index:
 
 
 _index = IdentityMemo(_build_index)
+
+
+def _ranked(index: _Index, scenario: Scenario, scenario_fit: float, tier: Tier,
+            state: EmotionalState) -> tuple[_Candidate, ...]:
+    """The scenario's templates by score, best first (ties by template id)."""
+    key = (id(scenario), scenario_fit, tier, state)
+    found = index.ranked.get(key)
+    if found is not None:
+        return found
+    listens = tier >= Tier.UPSET
+    candidates: list[_Candidate] = []
+    for entry in index.entries[id(scenario)]:
+        tier_fit = entry.tier_fit[tier]
+        # A template for any state fits less than one written for this state.
+        state_fit = (1.0 if state in entry.states else 0.0) if entry.states else 0.6
+        score = _W_SCENARIO * scenario_fit + _W_TIER * tier_fit + _W_STATE * state_fit
+        if listens:
+            score += _LISTENING_BONUS * len(entry.listening)
+        candidates.append(((-score, entry.template.id), score, scenario, entry, tier_fit,
+                           state_fit))
+    candidates.sort(key=itemgetter(0))
+    found = tuple(candidates)
+    if len(index.ranked) < _MAX_RANKED:
+        index.ranked[key] = found
+    return found
 
 
 def detect_scenarios(text: str, library: ResponseLibrary) -> list[ScenarioMatch]:
@@ -193,7 +229,6 @@ def suggest_responses(
     """Ranked suggestions for the agent answering ``interaction``, each with its reason."""
     matches = detect_scenarios(interaction.text, library)
     best = len(matches[0].keywords) if matches else 0
-    candidates: list[tuple[float, str, Scenario, _Entry, str, float, float]] = []
     scenarios = [(m.scenario, len(m.keywords) / best, f"scenario {m.scenario.scenario} (matched "
                   + ", ".join(repr(k) for k in m.keywords[:3]) + ")") for m in matches]
     fallback = library.scenarios.get(_FALLBACK)
@@ -201,30 +236,25 @@ def suggest_responses(
         scenarios.append((fallback, 0.3 if matches else 0.6,
                           f"scenario {_FALLBACK} (no scenario keyword matched)" if not matches
                           else f"scenario {_FALLBACK} (fallback)"))
-    entries = _index(library).entries
+    index = _index(library)
     tier, state = context.tier, context.state
     listens = tier >= Tier.UPSET
-    for scenario, scenario_fit, scenario_reason in scenarios:
-        if scenario_fit < settings.min_scenario_score:
-            continue
-        for entry in entries[id(scenario)]:
-            tier_fit = entry.tier_fit[tier]
-            # A template for any state fits less than one written for this state.
-            state_fit = (1.0 if state in entry.states else 0.0) if entry.states else 0.6
-            score = _W_SCENARIO * scenario_fit + _W_TIER * tier_fit + _W_STATE * state_fit
-            if listens:
-                score += _LISTENING_BONUS * len(entry.listening)
-            candidates.append((score, entry.template.id, scenario, entry, scenario_reason,
-                               tier_fit, state_fit))
-    candidates.sort(key=lambda c: (-c[0], c[1]))
+    reasons = {id(scenario): reason for scenario, _, reason in scenarios}
+    parts = [_ranked(index, scenario, scenario_fit, tier, state)
+             for scenario, scenario_fit, _ in scenarios
+             if scenario_fit >= settings.min_scenario_score]
+    # Each part is ranked already; a stable sort of them in scenario order ranks ties as a
+    # sort of all candidates would.
+    candidates = parts[0] if len(parts) == 1 else sorted(chain.from_iterable(parts),
+                                                         key=itemgetter(0))
     suggestions: list[ReplySuggestion] = []
     fill: _Fill | None = None
-    for score, _, scenario, entry, scenario_reason, tier_fit, state_fit in candidates:
+    for _, score, scenario, entry, tier_fit, state_fit in candidates:
         if len(suggestions) >= settings.max_suggestions:
             break
         template = entry.template
         # Worded only for the candidates that are shown, not for every template scored.
-        reason = _reason(entry, scenario_reason, tier_fit, state_fit,
+        reason = _reason(entry, reasons[id(scenario)], tier_fit, state_fit,
                          entry.listening if listens else (), context)
         chosen, chosen_scenario, variant = template, scenario, None
         for exp_name, experiment in (experiments.root.items() if experiments else ()):

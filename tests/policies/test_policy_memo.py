@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -11,8 +12,13 @@ from empathy_bridge.config import BridgeConfig
 from empathy_bridge.policies.business_hours import add_business_minutes
 from empathy_bridge.policies.library import ResponseLibrary, Scenario, load_library
 from empathy_bridge.policies.memo import IdentityMemo
-from empathy_bridge.policies.responses import ScenarioMatch, detect_scenarios
-from empathy_bridge.policies.settings import BusinessHours, ExperimentsSettings, SlaSettings
+from empathy_bridge.policies.responses import ScenarioMatch, detect_scenarios, suggest_responses
+from empathy_bridge.policies.settings import (
+    BusinessHours,
+    ExperimentsSettings,
+    ResponsesSettings,
+    SlaSettings,
+)
 from empathy_bridge.policies.sla import lookup_row
 from empathy_bridge.schemas import Tier
 
@@ -68,6 +74,24 @@ def test_detect_scenarios_keeps_keyword_order_and_duplicates_per_scenario() -> N
     for text in ["alpha zeta c++ on hold", "ZETA", "on holder", "c++11 alpha", "zetas"]:
         assert detect_scenarios(text, library) == _reference(text, library), text
     assert detect_scenarios("alpha zeta", library)[0].keywords == ("Zeta", "alpha", "zeta")
+
+
+def test_ranked_templates_of_several_scenarios_break_ties_by_template_id(build: Any) -> None:
+    def scenario(name: str, keyword: str, ids: list[str]) -> Scenario:
+        return Scenario.model_validate({"scenario": name, "keywords": [keyword], "templates": [
+            {"id": i, "tiers": ["calm"], "opening": f"Hi {i}.", "next_step": "[x]"} for i in ids]})
+
+    library = ResponseLibrary(scenarios={"z": scenario("z", "invoice", ["z.b", "z.d"]),
+                                         "a": scenario("a", "refund", ["a.c", "a.a"])})
+    message = build.message("m1", "invoice and refund", customer=build.customer())
+    context = build.context()
+    settings = ResponsesSettings(max_suggestions=4)
+    for _ in range(2):  # computed, then from the ranking cache
+        got = suggest_responses(message, context, build.conversation([(message, context)]),
+                                settings, library)
+        # Equal scores everywhere: template id order, across scenarios.
+        assert [s.template_id for s in got] == ["a.a", "a.c", "z.b", "z.d"]
+        assert len({s.score for s in got}) == 1
 
 
 def _scan(tier: Tier, channel: str, public: bool, segment: str | None,
