@@ -133,7 +133,7 @@ class ZendeskAdapter(Adapter):
         key = str(ticket["id"])
         priority = ticket.get("priority")
         self._tickets[key] = (str(priority) if priority else None,
-                              tuple(str(t) for t in ticket.get("tags") or ()))
+                              tuple(map(str, ticket.get("tags") or ())))
         self._tickets.move_to_end(key)
         while len(self._tickets) > self._tickets_max:
             self._tickets.popitem(last=False)

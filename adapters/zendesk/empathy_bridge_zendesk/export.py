@@ -304,8 +304,8 @@ class ExportReader:
                 continue
             for child in event.get("child_events") or ():
                 # Audits' comment events say ``type``; the events export adds ``event_type``.
-                if not isinstance(child, dict) or "Comment" not in (child.get("event_type"),
-                                                                    child.get("type")):
+                if not isinstance(child, dict) or (child.get("event_type") != "Comment"
+                                                   and child.get("type") != "Comment"):
                     continue
                 try:
                     comment = comment_from_event(event, child)

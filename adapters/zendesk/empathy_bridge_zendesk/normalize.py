@@ -242,7 +242,7 @@ def ticket_interactions(
     customer = (_party(source, requester, requester_id, AuthorRole.CUSTOMER)
                 if requester_id is not None else None)
     priority = ticket.get("priority")
-    tags = tuple(str(t) for t in ticket.get("tags") or ())
+    tags = tuple(map(str, ticket.get("tags") or ()))
     native_fields = _native_fields(ticket)
     ticket_channel = _CHANNELS.get(_via_channel(ticket.get("via")) or "", "web")
     updated = ticket.get("updated_at")
