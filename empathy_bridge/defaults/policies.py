@@ -19,6 +19,7 @@ from empathy_bridge.hookspecs import hookimpl
 from empathy_bridge.policies.experiments import check_experiments
 from empathy_bridge.policies.handoff import decide_handoff
 from empathy_bridge.policies.library import ResponseLibrary, load_library
+from empathy_bridge.policies.memo import IdentityMemo
 from empathy_bridge.policies.responses import suggest_responses
 from empathy_bridge.policies.routing import route
 from empathy_bridge.policies.settings import (
@@ -97,14 +98,27 @@ def empathy_bridge_decide_handoff(
     return decide_handoff(conversation, config.section("handoff", HandoffSettings))
 
 
+def _checked_builtin(experiments: ExperimentsSettings) -> ResponseLibrary:
+    library = load_library()
+    check_experiments(experiments, library)
+    return library
+
+
+#: The shipped library checked against an [experiments] section, once per section object: the
+#: shipped files are stamped once per process (see load_library), so neither can change.
+_builtin_for = IdentityMemo(_checked_builtin)
+
+
 def library_for(config: BridgeConfig) -> ResponseLibrary:
     """The configured response library, with experiments checked against it (cached by files)."""
     settings = config.section("responses", ResponsesSettings)
-    # base_dir (a getcwd without a config file) only matters for a folder of the user's.
-    library = load_library(settings.library,
-                           base_dir=config.base_dir if settings.library else None,
+    experiments = config.section("experiments", ExperimentsSettings)
+    if not settings.library:  # replace_builtin needs a folder to mean anything
+        return _builtin_for(experiments)
+    # A folder of the user's is re-stamped per call, so edits to it reload it.
+    library = load_library(settings.library, base_dir=config.base_dir,
                            replace_builtin=settings.replace_builtin)
-    check_experiments(config.section("experiments", ExperimentsSettings), library)
+    check_experiments(experiments, library)
     return library
 
 

@@ -54,13 +54,37 @@ def closed_dates(hours: BusinessHours) -> Container[date]:
     return _Closed(hours)
 
 
-def _prepare(hours: BusinessHours) -> tuple[ZoneInfo, frozenset[int], Container[date]]:
-    return ZoneInfo(hours.timezone), hours.weekday_numbers(), closed_dates(hours)
+class _Schedule:
+    """A schedule's opening window per day in UTC, each computed once (bounded)."""
+
+    def __init__(self, hours: BusinessHours) -> None:
+        self.hours = hours
+        self.zone = ZoneInfo(hours.timezone)
+        self._working_days = hours.weekday_numbers()
+        self._closed = closed_dates(hours)
+        self._windows: dict[date, tuple[datetime, datetime] | None] = {}
+
+    def window(self, day: date) -> tuple[datetime, datetime] | None:
+        """``(opens, closes)`` of ``day`` in UTC, or ``None`` on a closed day."""
+        try:
+            return self._windows[day]
+        except KeyError:
+            pass
+        found: tuple[datetime, datetime] | None = None
+        if day.weekday() in self._working_days and day not in self._closed:
+            hours, zone = self.hours, self.zone
+            found = (datetime.combine(day, hours.start, tzinfo=zone).astimezone(UTC),
+                     datetime.combine(day, hours.end, tzinfo=zone).astimezone(UTC))
+        if len(self._windows) < _MAX_WINDOWS:
+            self._windows[day] = found
+        return found
 
 
-#: Zone, working days and closed dates of a schedule, prepared once per settings object (a
-#: due time is computed per conversation).
-_schedule = IdentityMemo(_prepare)
+_MAX_WINDOWS = 8192  # days remembered per schedule (about 22 years)
+
+#: A schedule prepared once per settings object: a due time is computed per conversation, and
+#: most of them fall on the same few days.
+_schedule = IdentityMemo(_Schedule)
 
 
 def add_business_minutes(start: datetime, minutes: int, hours: BusinessHours) -> datetime:
@@ -75,14 +99,14 @@ def add_business_minutes(start: datetime, minutes: int, hours: BusinessHours) ->
         raise ValueError("start must be timezone-aware")
     if minutes < 0:
         raise ValueError("minutes must not be negative")
-    zone, working_days, closed = _schedule(hours)
+    schedule = _schedule(hours)
     remaining = timedelta(minutes=minutes)
     cursor = start.astimezone(UTC)
-    day = cursor.astimezone(zone).date()
+    day = cursor.astimezone(schedule.zone).date()
     for _ in range(_MAX_DAYS):
-        if day.weekday() in working_days and day not in closed:
-            opens = datetime.combine(day, hours.start, tzinfo=zone).astimezone(UTC)
-            closes = datetime.combine(day, hours.end, tzinfo=zone).astimezone(UTC)
+        window = schedule.window(day)
+        if window is not None:
+            opens, closes = window
             cursor = max(cursor, opens)
             if cursor < closes:
                 available = closes - cursor

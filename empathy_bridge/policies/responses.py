@@ -200,6 +200,9 @@ def render(template: ReplyTemplate, scenario: Scenario, interaction: Interaction
     return _render(template, scenario, _Fill.of(interaction, context, conversation, settings))
 
 
+_LEADING_THERE = re.compile(r"^there,\s*")
+
+
 def _render(template: ReplyTemplate, scenario: Scenario, fill: _Fill) -> str:
     name = fill.name
     values = {
@@ -209,13 +212,13 @@ def _render(template: ReplyTemplate, scenario: Scenario, fill: _Fill) -> str:
         "brand": fill.brand,
         "agent": "[your name]",
     }
-    opening = " ".join(template.opening.format(**values).split())
+    opening = " ".join(template.opening.format_map(values).split())
     if not name:
         # "there, I can see..." reads badly; drop a leading "there," the template put first.
-        opening = re.sub(r"^there,\s*", "", opening)
+        opening = _LEADING_THERE.sub("", opening)
         opening = opening[:1].upper() + opening[1:]
         opening = opening.replace(", there.", ".").replace(", there;", ";")
-    return f"{opening}\n\n{template.next_step.format(**values)}"
+    return f"{opening}\n\n{template.next_step.format_map(values)}"
 
 
 def suggest_responses(

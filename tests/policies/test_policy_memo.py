@@ -139,3 +139,22 @@ def test_absent_experiments_section_is_one_frozen_default() -> None:
     assert first.root == {}
     with pytest.raises(ValueError):
         first.root = {}  # frozen: sharing it cannot leak one caller's change to another
+
+
+def test_library_for_checks_each_experiments_section_and_never_caches_a_failure() -> None:
+    from empathy_bridge.defaults.policies import library_for
+    from empathy_bridge.errors import ConfigError
+
+    def experiments(warm: str) -> ExperimentsSettings:
+        return ExperimentsSettings.model_validate({"tone": {
+            "template": "delay.upset", "metrics": ["csat"],
+            "variants": {"control": {"template": "delay.upset", "split": 0.5},
+                         "warm": {"template": warm, "split": 0.5}}}})
+
+    good = BridgeConfig(sections={"experiments": experiments("delay.upset.anxious")})
+    bad = BridgeConfig(sections={"experiments": experiments("delay.upset.v2")})
+    assert library_for(good) is library_for(good) is library_for(BridgeConfig())
+    assert library_for(good) == load_library()
+    for _ in range(2):
+        with pytest.raises(ConfigError, match=r"delay\.upset\.v2"):
+            library_for(bad)
