@@ -6,7 +6,9 @@ a schedule's working days. Those objects are frozen pydantic models, yet they ho
 dicts, so they cannot key an ``lru_cache`` (unhashable), and a ``WeakKeyDictionary`` would
 compare whole matrices by value on every lookup. :class:`IdentityMemo` keys by identity instead
 and holds a reference to each object it caches, so a cached id cannot be reused by another object.
-The objects are configuration, built once per process: a few entries suffice, the oldest goes.
+The objects are configuration, validated once and never changed in place (the caches assume
+so: a list inside a frozen model could still be mutated), built once per process: a few
+entries suffice, the oldest goes.
 """
 
 from __future__ import annotations
