@@ -16,9 +16,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -44,7 +42,6 @@ __all__ = [
     "BaseUrlAdapter",
     "ZendeskHttp",
     "build_session",
-    "paused_gc",
     "translate_api_error",
     "vendor_origin",
 ]
@@ -260,53 +257,16 @@ def _decode(content: bytes) -> Any:
     not JSON at all go to :func:`json.loads`, so every answer decodes, or fails with the same
     ``ValueError``, as before.
     """
-    with paused_gc():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
         try:
             return msgspec.json.decode(content)
         except msgspec.DecodeError:
             return json.loads(content)
-
-
-class _GcPause:
-    """Counted pauses of the cyclic collector, shared by every thread of the process."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.depth = 0
-        self.was_enabled = False
-
-    def enter(self) -> None:
-        with self.lock:
-            if self.depth == 0:
-                self.was_enabled = gc.isenabled()
-                gc.disable()
-            self.depth += 1
-
-    def exit(self) -> None:
-        with self.lock:
-            self.depth -= 1
-            if self.depth == 0 and self.was_enabled:
-                gc.enable()
-
-
-_GC_PAUSE = _GcPause()
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off for the block (reference counting still frees).
-
-    For code that builds many objects without reference cycles: decoded JSON, and the models
-    normalised from it. Each collection would otherwise walk those young objects again, and
-    the ones that survive push the collector into full passes over the whole process heap.
-    Pauses nest across threads (the prefetch thread decodes while the reader normalises): the
-    first turns the collector off, the last one out restores the state the first found.
-    """
-    _GC_PAUSE.enter()
-    try:
-        yield
     finally:
-        _GC_PAUSE.exit()
+        if enabled:
+            gc.enable()
 
 
 def vendor_origin(config: ZendeskConfig) -> str:

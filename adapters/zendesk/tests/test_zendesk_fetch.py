@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 
 import pytest
@@ -244,19 +243,3 @@ def test_a_page_leaves_in_slices_of_whole_tickets(
         for interaction in batch.interactions:
             batches_of.setdefault(interaction.conversation_id, set()).add(n)
     assert {c: b for c, b in batches_of.items() if len(b) > 1} == {}
-
-
-def test_collector_runs_whenever_the_caller_holds_a_batch(
-    start_sandbox: Callable[..., ZendeskSandbox], make_adapter: Callable[..., ZendeskAdapter]
-) -> None:
-    sandbox = start_sandbox(records=300)
-    adapter = make_adapter(sandbox, per_page=50, tickets_per_batch=20)
-    seen = 0
-    for batch in adapter.fetch(None):
-        assert gc.isenabled()
-        seen += len(batch.interactions)
-    assert seen and gc.isenabled()
-    batches = adapter.fetch(None)
-    next(batches)
-    batches.close()  # a caller that stops early leaves the collector on as well
-    assert gc.isenabled()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import random
-import threading
 
 import pytest
 import requests
@@ -23,7 +21,6 @@ from empathy_bridge_zendesk.transport import (
     RETRY_AFTER_HEADER,
     BaseUrlAdapter,
     _decode,
-    paused_gc,
     translate_api_error,
 )
 
@@ -111,30 +108,3 @@ def test_decode_rejects_what_the_standard_library_rejects(body: bytes) -> None:
     with pytest.raises(ValueError) as standard:
         json.loads(body)
     assert str(fast.value) == str(standard.value)
-
-
-def test_gc_pauses_nest_across_threads_and_restore_the_state_found() -> None:
-    assert gc.isenabled()
-    entered, release = threading.Event(), threading.Event()
-
-    def other_thread() -> None:
-        with paused_gc():
-            entered.set()
-            release.wait(5)
-
-    worker = threading.Thread(target=other_thread)
-    with paused_gc():
-        assert not gc.isenabled()
-        worker.start()
-        assert entered.wait(5)
-    assert not gc.isenabled()  # the other thread's pause is still open
-    release.set()
-    worker.join(5)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with paused_gc():
-            pass
-        assert not gc.isenabled()  # a collector the caller had turned off stays off
-    finally:
-        gc.enable()
