@@ -494,7 +494,9 @@ class Bridge:
             history = store.conversation_history(source, conv_ids) if conv_ids else {}
         plans: list[ConversationPlan] = []
         updates: list[FieldUpdate] = []
-        with _Clock(report, "decide"):
+        # One bounded batch of acyclic plans and decisions: the cyclic collector waits until the
+        # batch is decided, as during its analysis (see gc_pause).
+        with _Clock(report, "decide"), paused_gc():
             for conversation in build_conversations(analysed, history):
                 try:
                     plan = decide(self.pm, conversation, self.config)
