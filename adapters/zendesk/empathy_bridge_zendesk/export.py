@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import msgspec
 from cachetools import LRUCache
 from pydantic import ValidationError
 
@@ -45,17 +46,20 @@ from empathy_bridge.schemas import AuthorRole, Party
 from empathy_bridge_zendesk.config import ZendeskConfig
 from empathy_bridge_zendesk.normalize import (
     Comment,
+    EventsPage,
+    TicketEvent,
     UserInfo,
     comment_from_event,
+    comment_from_typed_event,
     parse_time,
     rating_interaction,
     ticket_interactions,
 )
 from empathy_bridge_zendesk.orphans import OrphanBuffer
 from empathy_bridge_zendesk.prefetch import PagePrefetch
-from empathy_bridge_zendesk.transport import ZendeskHttp
+from empathy_bridge_zendesk.transport import ZendeskHttp, decode_body
 
-__all__ = ["ExportCursor", "ExportReader", "UserDirectory"]
+__all__ = ["ExportCursor", "ExportReader", "UserDirectory", "decode_events_page"]
 
 log = logging.getLogger("empathy_bridge_zendesk")
 
@@ -142,7 +146,8 @@ class ExportReader:
         self._parties: LRUCache[tuple[int, AuthorRole], Party] = LRUCache(_PARTY_CACHE_MAX)
         self._orphans = OrphanBuffer(config.orphan_buffer_max)
         # Export pages certain to be read next are fetched while this page is worked on.
-        self._pages = PagePrefetch(http, limit=3 if config.prefetch_pages else 0)
+        self._pages = PagePrefetch(http, limit=3 if config.prefetch_pages else 0,
+                                   decoders={_EVENTS_PATH: decode_events_page})
         self._ratings: dict[int, list[dict[str, Any]]] = {}
         self._carry: dict[str, Any] | None = None
         # Ratings read but updated after the current window (at most one page of 100).
@@ -298,6 +303,9 @@ class ExportReader:
     def _take_comments(page: Mapping[str, Any], start: int, newest: int,
                        out: dict[int, dict[int, Comment]], batch: FetchBatch) -> None:
         for event in page.get("ticket_events") or ():
+            if isinstance(event, TicketEvent):
+                _take_typed(event, start, newest, out, batch)
+                continue
             if not isinstance(event, dict):
                 continue
             if not start <= int(event.get("timestamp") or 0) <= newest:
@@ -432,6 +440,48 @@ class ExportReader:
                 continue
             if interaction is not None:
                 batch.interactions.append(interaction)
+
+
+_EVENTS_PATH = "/incremental/ticket_events.json"
+
+
+def decode_events_page(content: bytes) -> Any:
+    """A ticket-events page: its audits as :class:`TicketEvent` structs when the page has the
+    documented shape, else (or when it is not JSON) as :func:`decode_body` gives it.
+
+    The page itself stays a dict with the four keys the reader asks for.
+    """
+    if not content:
+        return {}
+    try:
+        page = msgspec.json.decode(content, type=EventsPage)
+    except msgspec.DecodeError:  # another shape (or not JSON): the plain path decides
+        return decode_body(content)
+    return {"ticket_events": page.ticket_events, "next_page": page.next_page,
+            "end_time": page.end_time, "end_of_stream": page.end_of_stream}
+
+
+def _take_typed(event: TicketEvent, start: int, newest: int,
+                out: dict[int, dict[int, Comment]], batch: FetchBatch) -> None:
+    """:meth:`ExportReader._take_comments` for one decoded audit (same comments, failures)."""
+    if not start <= int(event.timestamp or 0) <= newest:
+        return
+    for child in event.child_events or ():
+        if child.event_type != "Comment" and child.type != "Comment":
+            continue
+        try:
+            comment = comment_from_typed_event(event, child)
+        except _BAD_RECORD as exc:
+            event_id = None if event.id is msgspec.UNSET else event.id
+            native = child.id if child.id is not msgspec.UNSET else (
+                "?" if event.id is msgspec.UNSET else event.id)
+            batch.failures.append(FetchFailure(
+                native_id=str(native),
+                payload={"ticket_id": None if event.ticket_id is msgspec.UNSET
+                         else event.ticket_id, "event_id": event_id},
+                error=f"unreadable comment event: {exc}"))
+            continue
+        out.setdefault(comment.ticket_id, {})[comment.id] = comment
 
 
 def _newest(tickets: list[dict[str, Any]]) -> int:

@@ -20,11 +20,12 @@ the in-flight GET and stops the thread, so a closed fetch leaves no thread behin
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
-from empathy_bridge_zendesk.transport import ZendeskHttp
+from empathy_bridge_zendesk.transport import ZendeskHttp, decode_body
 
 __all__ = ["PagePrefetch"]
 
@@ -37,16 +38,39 @@ def _key(url: str, params: Mapping[str, Any] | None) -> _Key:
     return url, tuple(sorted((str(k), str(v)) for k, v in (params or {}).items()))
 
 
+#: Turns an answer's bytes into the page the reader works on.
+Decoder = Callable[[bytes], Any]
+
+
 class PagePrefetch:
     """GETs started ahead in one background thread; at most ``limit`` pending at once: one
     per export read (tickets, ticket events, satisfaction ratings); ``0`` starts none, so
-    every :meth:`get` is a plain :meth:`ZendeskHttp.get`."""
+    every :meth:`get` is a plain GET.
 
-    def __init__(self, http: ZendeskHttp, limit: int = 3) -> None:
+    ``decoders`` maps a URL path ending (``/incremental/ticket_events.json``) to the decoder of
+    its pages, used whether the page was prefetched or not; other pages decode as
+    :meth:`ZendeskHttp.get` does.
+    """
+
+    def __init__(self, http: ZendeskHttp, limit: int = 3,
+                 decoders: Mapping[str, Decoder] | None = None) -> None:
         self.http = http
         self.limit = limit
+        self.decoders = dict(decoders or {})
         self._pending: dict[_Key, Future[Any]] = {}
         self._pool: ThreadPoolExecutor | None = None
+
+    def _decoder(self, url: str) -> Decoder | None:
+        if self.decoders:
+            path = urlsplit(url).path
+            for ending, decoder in self.decoders.items():
+                if path.endswith(ending):
+                    return decoder
+        return None
+
+    def _fetch(self, url: str, params: Mapping[str, Any] | None, decoder: Decoder) -> Any:
+        http = self.http
+        return decoder(http._send_raw(http.session.get, url, params=params))
 
     def start(self, url: str, params: Mapping[str, Any] | None = None) -> None:
         """Begin fetching ``url`` now; a later :meth:`get` of the same URL takes the answer."""
@@ -56,10 +80,10 @@ class PagePrefetch:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1,
                                             thread_name_prefix="zendesk-prefetch")
-        http = self.http
         query = dict(params) if params else None
         # The thread only sends the GET and decodes it: no retry, no shared reader state.
-        self._pending[key] = self._pool.submit(http._send, http.session.get, url, params=query)
+        self._pending[key] = self._pool.submit(self._fetch, url, query,
+                                               self._decoder(url) or decode_body)
 
     def peek(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
         """The prefetched page at ``url`` if it has already arrived intact, else ``None``;
@@ -72,18 +96,18 @@ class PagePrefetch:
     def get(self, url: str, what: str, params: Mapping[str, Any] | None = None) -> Any:
         """The decoded page at ``url``: the prefetched answer if one was started, else a GET."""
         future = self._pending.pop(_key(url, params), None)
-        if future is None:
+        decoder = self._decoder(url)
+        if future is None and decoder is None:
             return self.http.get(url, what, params)
-        first: list[Future[Any]] = [future]
-        http = self.http
+        first: list[Future[Any]] = [future] if future is not None else []
 
         def attempt() -> Any:
             if first:
                 # Re-raises the prefetch's own exception, translated by ``call`` like any other.
                 return first.pop().result()
-            return http._send(http.session.get, url, params=params)
+            return self._fetch(url, params, decoder or decode_body)
 
-        return http.call(what, attempt)
+        return self.http.call(what, attempt)
 
     def close(self) -> None:
         """Drop unread pages, wait for a GET in flight and stop the thread."""

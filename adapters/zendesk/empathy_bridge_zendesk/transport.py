@@ -42,6 +42,7 @@ __all__ = [
     "BaseUrlAdapter",
     "ZendeskHttp",
     "build_session",
+    "decode_body",
     "translate_api_error",
     "vendor_origin",
 ]
@@ -233,15 +234,23 @@ class ZendeskHttp:
     def _send(self, method: Callable[..., requests.Response], url: str, **kwargs: Any) -> Any:
         """One request through zenpy's request layer, decoded; not retried, not translated
         (callers that need several requests per attempt wrap them in :meth:`call`)."""
+        return decode_body(self._send_raw(method, url, **kwargs))
+
+    def _send_raw(self, method: Callable[..., requests.Response], url: str, **kwargs: Any
+                  ) -> bytes:
+        """:meth:`_send` without the decoding: the answer's bytes (``b""`` when empty)."""
         response = self._api._call_api(method, url, timeout=self.config.timeout_seconds,
                                        **kwargs)
-        if not response.content:
-            return {}
-        return _decode(response.content)
+        return response.content or b""
 
     def close(self) -> None:
         """Release pooled connections."""
         self.session.close()
+
+
+def decode_body(content: bytes) -> Any:
+    """The decoded JSON of an answer's bytes; an empty answer is ``{}``."""
+    return _decode(content) if content else {}
 
 
 def _decode(content: bytes) -> Any:
