@@ -279,10 +279,21 @@ def comment_text(comment: Comment) -> str:
     """
     body = comment.body
     if body and not ("<" in body and _MARKUP.search(body)):
+        if not isinstance(body, str):
+            # A JSON object or array without "<" got this far: refuse it as a bad record
+            # (its ticket is dead-lettered) instead of failing the sync on a missing method.
+            raise TypeError(f"comment body is a {type(body).__name__}, not text")
         return body if _is_clean(body) else clean_text(body)[0]
     if body:
         return clean_text(body, is_html=True)[0]
-    return clean_text(comment.html_body, is_html=True)[0]
+    return clean_text(_text_or_none(comment.html_body, "comment html_body"), is_html=True)[0]
+
+
+def _text_or_none(value: Any, what: str) -> str | None:
+    """``value`` when it is text or absent; a ``TypeError`` (a bad record) otherwise."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{what} is a {type(value).__name__}, not text")
 
 
 def _native_fields(ticket: Mapping[str, Any]) -> dict[str, JsonValue]:
@@ -391,7 +402,7 @@ def rating_interaction(source: str, rating: Mapping[str, Any],
     user = users.get(requester_id) if requester_id is not None else None
     party = (_party(source, user, requester_id, AuthorRole.CUSTOMER)
              if requester_id is not None else None)
-    comment, _ = clean_text(rating.get("comment"))
+    comment, _ = clean_text(_text_or_none(rating.get("comment"), "rating comment"))
     text = comment or ("Rated the support good" if score == "good" else "Rated the support bad")
     fields: dict[str, JsonValue] = {"score": score}
     if rating.get("reason"):

@@ -243,3 +243,17 @@ def test_a_page_leaves_in_slices_of_whole_tickets(
         for interaction in batch.interactions:
             batches_of.setdefault(interaction.conversation_id, set()).add(n)
     assert {c: b for c, b in batches_of.items() if len(b) > 1} == {}
+
+
+def test_a_comment_body_that_is_not_text_dead_letters_its_ticket_only(
+    sandbox: ZendeskSandbox, make_adapter: Callable[..., ZendeskAdapter]
+) -> None:
+    ticket_id = next(tid for tid, comments in sandbox.data.comments.items()
+                     if comments and sandbox.data.tickets[tid]["status"] != "deleted")
+    sandbox.data.comments[ticket_id][0]["body"] = {"text": "not a string"}
+    batches = list(make_adapter(sandbox).fetch(None))
+    failures = [f for b in batches for f in b.failures]
+    assert [f.native_id for f in failures] == [str(ticket_id)]
+    assert "TypeError" in failures[0].error
+    got = {i.conversation_id for b in batches for i in b.interactions}
+    assert str(ticket_id) not in got and len(got) > 50

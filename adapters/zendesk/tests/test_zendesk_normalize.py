@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+from typing import Any
+
+import pytest
 
 from empathy_bridge.schemas import Interaction
 from empathy_bridge.text import clean_text
@@ -11,6 +14,7 @@ from empathy_bridge_zendesk.normalize import (
     UserInfo,
     _is_clean,
     comment_text,
+    rating_interaction,
     ticket_interactions,
 )
 
@@ -53,3 +57,25 @@ def test_copied_interactions_equal_validated_ones() -> None:
         assert validated == interaction
         assert interaction.model_fields_set == out[0].model_fields_set
     assert len({id(i.native_fields) for i in out}) == len(out)
+
+
+@pytest.mark.parametrize(("body", "html_body"), [
+    ({"text": "hi"}, None), (["hi"], None), (5, None), (None, {"p": 1}), (None, ["<p>"]),
+    (None, 7), ("", 0),
+])
+def test_a_comment_whose_text_is_not_text_is_a_bad_record(body: Any, html_body: Any) -> None:
+    # TypeError is what the reader dead-letters; anything else would stop the whole sync.
+    comment = Comment(id=1, ticket_id=1, author_id=None, public=True, body=body,
+                      html_body=html_body, channel=None, created_at="", timestamp=0)
+    with pytest.raises(TypeError):
+        comment_text(comment)
+
+
+def test_a_rating_comment_that_is_not_text_is_a_bad_record() -> None:
+    rating = {"id": 1, "ticket_id": 2, "score": "bad", "requester_id": 3,
+              "created_at": "2026-11-27T10:00:00Z", "comment": {"text": "slow"}}
+    with pytest.raises(TypeError):
+        rating_interaction("zendesk", rating, {})
+    rating["comment"] = "slow"
+    interaction = rating_interaction("zendesk", rating, {})
+    assert interaction is not None and interaction.text == "slow"
