@@ -94,7 +94,7 @@ class Tier(enum.StrEnum):
     @property
     def rank(self) -> int:
         """Position in the severity order, 0 for calm up to 4 for critical."""
-        return _TIER_ORDER.index(self)
+        return _TIER_RANK[self]
 
     def raised(self, steps: int = 1) -> Tier:
         """The tier ``steps`` above this one, capped at critical."""
@@ -122,6 +122,8 @@ class Tier(enum.StrEnum):
 
 
 _TIER_ORDER = [Tier.CALM, Tier.CONCERNED, Tier.UPSET, Tier.DISTRESSED, Tier.CRITICAL]
+# Looked up per conversation by several policies: a dict, not a list scan.
+_TIER_RANK = {tier: n for n, tier in enumerate(_TIER_ORDER)}
 
 
 class Priority(enum.StrEnum):
@@ -135,7 +137,10 @@ class Priority(enum.StrEnum):
     @property
     def rank(self) -> int:
         """Position in the order low < normal < high < urgent."""
-        return list(Priority).index(self)
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {priority: n for n, priority in enumerate(Priority)}
 
 
 class AuthorRole(enum.StrEnum):
