@@ -32,7 +32,7 @@ import collections
 import json
 import logging
 import time
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -198,8 +198,7 @@ class ExportReader:
             self.users.add(page.get("users"))
             batch = FetchBatch()
             if tickets:
-                window = self._read_comments(
-                    events_pos, newest, batch, {_as_int(t.get("id")) for t in tickets})
+                window = self._read_comments(events_pos, newest, batch)
                 events_pos = max(events_pos, newest + 1)
                 self._read_ratings(newest)
                 # A page's tickets leave in slices of whole tickets, each its own batch (only
@@ -261,13 +260,10 @@ class ExportReader:
                 and next_page and next_page != url):
             self._pages.start(next_page)
 
-    def _read_comments(self, start: int, newest: int, batch: FetchBatch,
-                       page_ids: Container[int | None]) -> dict[int, dict[int, Comment]]:
-        """Comments created in ``[start, newest]`` of the tickets in ``page_ids``, by ticket.
+    def _read_comments(self, start: int, newest: int, batch: FetchBatch
+                       ) -> dict[int, dict[int, Comment]]:
+        """Comments created in ``[start, newest]`` by ticket, from the ticket-events export.
 
-        Comments of other tickets go to the orphan buffer as each events page is read, not
-        after the window: a window spans the ticket page's time range, which at the end of a
-        large backlog (tickets closed together) covers days of every ticket's audits.
         The last page read usually runs past ``newest``; it is kept for the next window
         instead of being fetched again (in memory only: the committed position is
         ``newest + 1``, so a resumed fetch reads it anew).
@@ -290,8 +286,6 @@ class ExportReader:
                     and next_page and next_page != url):
                 self._pages.start(next_page)  # read next below: fetch it while this is taken
             self._take_comments(page, start, newest, out, batch)
-            for ticket_id in [tid for tid in out if tid not in page_ids]:
-                self._orphans.hold(ticket_id, out.pop(ticket_id))
             if end_time is not None and int(end_time) > newest:
                 self._carry = page
                 return out
@@ -353,7 +347,7 @@ class ExportReader:
         ready: list[tuple[dict[str, Any], list[Comment]]] = []
         rated: list[int] = []
         held = self._orphans.take_many(
-            tid for tid in (_as_int(t.get("id")) for t in tickets) if tid is not None)
+            t["id"] for t in tickets if isinstance(t.get("id"), int))
         for ticket in tickets:
             try:
                 ticket_id = int(ticket["id"])
