@@ -24,7 +24,6 @@ from empathy_bridge.schemas import (
     AuthorRole,
     Conversation,
     EmotionalContext,
-    Tier,
     Trajectory,
     Trend,
 )
@@ -39,14 +38,10 @@ DRIFT = 0.25
 EPSILON = 0.02
 
 
-# Tier.rank, looked up (the property searches the tier order list on every call).
-_RANK: dict[Tier, int] = {tier: tier.rank for tier in Tier}
-
-
 def distress(context: EmotionalContext) -> float:
     """How distressed one customer message is, 0..1."""
     base = context.intensity if context.state in NEGATIVE_STATES else 0.0
-    return max(base, _RANK[context.tier] / 4)
+    return max(base, context.tier.rank / 4)
 
 
 def _trend(values: list[float], ranks: list[int]) -> Trend:
@@ -107,7 +102,7 @@ def compute_trajectory(conversation: Conversation) -> Trajectory | None:
     if not contexts:
         return None
     values = [distress(c) for c in contexts]
-    ranks = [_RANK[c.tier] for c in contexts]
+    ranks = [c.tier.rank for c in contexts]
     interactions = conversation.interactions
     points = tuple(
         (interactions[p].created_at, round(v, 4)) for p, v in zip(positions, values, strict=True)

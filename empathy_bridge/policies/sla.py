@@ -49,9 +49,6 @@ _NATIVE: dict[str, Priority] = {
     "critical": Priority.URGENT,
 }
 
-# Priority.rank, looked up (the property builds the member list to index it).
-_RANK: dict[Priority, int] = {priority: priority.rank for priority in Priority}
-
 
 def native_priority(value: str | None) -> Priority | None:
     """The canonical priority of a platform's priority label, or ``None`` if unset/unknown."""
@@ -198,10 +195,10 @@ def decide_priority(
     human = native_priority(interaction.native_priority)
     raised_from: Priority | None = None
     if human is not None:
-        if _RANK[human] > _RANK[priority]:
+        if human.rank > priority.rank:
             reason += f"; kept the human-set priority {human.value}"
             priority = human
-        elif _RANK[human] < _RANK[priority]:
+        elif human.rank < priority.rank:
             raised_from = human
     return PriorityDecision(
         priority=priority,

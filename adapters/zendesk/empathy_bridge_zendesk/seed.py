@@ -11,12 +11,13 @@ Everything derives from one ``random.Random(seed)``: the same seed gives the sam
 
 from __future__ import annotations
 
-import gc
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from empathy_bridge.gc_pause import paused_gc
 
 __all__ = ["AGENTS", "BOT_USER_ID", "GROUPS", "SeedData", "build", "iso"]
 
@@ -445,13 +446,8 @@ def build(seed: int, records: int, anchor: int | None = None) -> SeedData:
         anchor = int(time.time()) // 86400 * 86400 - 3600
     builder = _Builder(seed, records, anchor)
     # Hundreds of thousands of small, long-lived dicts: cyclic GC passes would only cost time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         customers = builder.customers()
         for tid in range(1, records + 1):
             builder.ticket(tid, customers)
         return builder.finish()
-    finally:
-        if enabled:
-            gc.enable()

@@ -13,7 +13,6 @@ boundary reads it back into :class:`RetriableError.retry_after`.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -33,6 +32,7 @@ from empathy_bridge.errors import (
     RetriableError,
     SkippableError,
 )
+from empathy_bridge.gc_pause import paused_gc
 from empathy_bridge.retry import RetryPolicy
 from empathy_bridge.secrets import Secrets
 from empathy_bridge_zendesk.config import ZendeskConfig
@@ -266,16 +266,11 @@ def _decode(content: bytes) -> Any:
     not JSON at all go to :func:`json.loads`, so every answer decodes, or fails with the same
     ``ValueError``, as before.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         try:
             return msgspec.json.decode(content)
         except msgspec.DecodeError:
             return json.loads(content)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def vendor_origin(config: ZendeskConfig) -> str:

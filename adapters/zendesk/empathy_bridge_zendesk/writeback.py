@@ -23,16 +23,12 @@ from empathy_bridge.schemas import (
     EmotionalContext,
     FieldUpdate,
     Priority,
-    Tier,
     WriteResult,
 )
 
 __all__ = ["TicketChange", "build_changes", "plan_ticket", "results_from_job"]
 
 _PRIORITY_RANK = {p.value: p.rank for p in Priority}
-#: ``Tier.rank`` / ``Priority.rank`` look the member up in the enum's order on every call.
-_TIER_RANK = {t: t.rank for t in Tier}
-_PRIORITY_RANK_OF = {p: p.rank for p in Priority}
 #: A ticket's updates are validated in one call: the same checks as one ``FieldUpdate(...)``
 #: each, for less of pydantic's per-call cost.
 _UPDATES = TypeAdapter(list[FieldUpdate])
@@ -52,7 +48,7 @@ def plan_ticket(
 ) -> list[FieldUpdate]:
     """The desired changes for one ticket (the engine drops those the ledger already holds)."""
     tier = decisions.priority.tier if decisions.priority else context.tier
-    rank = _TIER_RANK[tier]
+    rank = tier.rank
     values: dict[str, Any] = {
         "sentiment": round(context.sentiment, 3),
         "state": context.state.value,
@@ -80,7 +76,7 @@ def plan_ticket(
     if write_priority and decided is not None:
         current = _PRIORITY_RANK.get(native_priority or "", -1)
         # Raise only: a priority a human set is never lowered by us.
-        if _PRIORITY_RANK_OF[decided.priority] > current:
+        if decided.priority.rank > current:
             updates.append({"source": source, "record_id": ticket_id, "field": "priority",
                             "value": decided.priority.value, "priority_rank": rank,
                             "reason": decided.reason[:200]})
