@@ -310,7 +310,10 @@ _RULES: tuple[_Rule, ...] = tuple(
     (kind, k) for kind, patterns in _PATTERNS.items() for k in range(len(patterns))
 )
 _BIT: dict[_Rule, int] = {rule: 1 << n for n, rule in enumerate(_RULES)}
-_MEMO_MAX = 50_000
+# Entries a memo holds before it starts over. A long backfill keeps meeting new words (order
+# numbers, names), so the word memo fills to this bound: 10,000 words is ~1 MB; 50,000 was ~5 MB
+# of a million-ticket sync's peak, for a miss that costs a few dict lookups.
+_MEMO_MAX = 10_000
 
 
 class _WordMasks(dict[str, int]):

@@ -107,6 +107,9 @@ class OrphanBuffer:
             # "" is SQLite's private temporary on-disk database, removed on close. One fetch
             # generator owns the buffer, but a caller may resume it from another thread.
             self._disk = sqlite3.connect("", check_same_thread=False)
+            # A small page cache: the file only exists on large backlogs, where SQLite's
+            # default 2 MB cache would add to the peak; its pages stay in the OS cache anyway.
+            self._disk.execute("PRAGMA cache_size = -256")
             self._disk.executescript(_SCHEMA)
         return self._disk
 
