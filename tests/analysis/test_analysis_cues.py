@@ -234,3 +234,15 @@ def test_cue_detector_of_the_wrong_length_is_a_plugin_error() -> None:
     )
     with pytest.raises(PluginError, match="1 lists for 3 interactions"):
         bridge.analyze_many(["a", "b", "c"])
+
+
+def test_word_memo_stays_bounded_and_cues_unchanged() -> None:
+    # A long backfill keeps meeting new words (order numbers): the memo starts over at its
+    # bound instead of growing, and a word met again after that finds the same cues.
+    from empathy_bridge.analysis import cues
+
+    first = detect_cues("Order 1 is still not here, this is urgent")
+    for n in range(cues._MEMO_MAX + 500):
+        detect_cues(f"order{n} arrived")
+        assert len(cues._WORD_MASKS) <= cues._MEMO_MAX
+    assert detect_cues("Order 1 is still not here, this is urgent") == first

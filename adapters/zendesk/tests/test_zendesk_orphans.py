@@ -41,3 +41,13 @@ def test_nothing_touches_disk_under_the_limit() -> None:
     buffer.hold(1, {1: _comment(1, 1, 5)})
     assert buffer.spilled == 0 and buffer.take_many([1]) == {1: {1: _comment(1, 1, 5)}}
     assert buffer.oldest() is None
+
+
+def test_spill_file_keeps_a_small_page_cache() -> None:
+    # The spill file only exists on large backlogs: SQLite's default 2 MB cache would add to
+    # the sync's peak there and nowhere else.
+    buffer = OrphanBuffer(memory_max=0)
+    buffer.hold(10, {1: _comment(1, 10, 500)})
+    assert buffer.spilled == 1
+    assert buffer._connection().execute("PRAGMA cache_size").fetchone()[0] == -256
+    buffer.close()
